@@ -30,13 +30,20 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod activation;
+pub mod diagnostics;
 mod elementwise;
 mod error;
 mod kernels;
+mod maxout;
+mod prelu;
 mod scalar;
 mod simd;
+mod softmax;
 
 pub use activation::{Activation, Saved};
 pub use elementwise::{PARALLEL_CHUNK, PARALLEL_THRESHOLD};
 pub use error::{ActivationError, Result};
+pub use maxout::{Maxout, MaxoutCache};
+pub use prelu::{PRelu, PReluGrads};
 pub use simd::{simd_level, SimdLevel};
+pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};

@@ -306,3 +306,88 @@ pub(crate) fn backward(act: Activation, kind: Saved, dout: &[f32], saved: &[f32]
 pub(crate) fn backward_inplace(act: Activation, kind: Saved, g: &mut [f32], saved: &[f32]) {
     run_backward(act, kind, (g, saved));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::math::{self, Arith, Fused, Unfused};
+
+    /// Distance in units in the last place between an `f32` and the exact value (as `f64`).
+    fn ulps(got: f32, exact: f64) -> f64 {
+        let want = exact as f32;
+        if got == want {
+            return 0.0;
+        }
+        let ulp = (f32::from_bits(want.abs().to_bits() + 1) - want.abs()) as f64;
+        ((got as f64 - exact) / ulp).abs()
+    }
+
+    fn sweep() -> impl Iterator<Item = f32> {
+        // Every 97th f32 bit pattern in [-104, 89]: about 10 million values, all binades.
+        (0..u32::MAX / 97)
+            .map(|i| f32::from_bits(i * 97))
+            .filter(|x| x.is_finite() && (-104.0..89.0).contains(x))
+    }
+
+    fn max_exp_ulps<A: Arith>() -> f64 {
+        sweep()
+            .map(|x| {
+                let exact = (x as f64).exp();
+                if exact < f32::MIN_POSITIVE as f64 {
+                    // Subnormal results: compare absolutely against the smallest normal's ulp.
+                    return ((math::exp::<A>(x) as f64 - exact) / 1.4e-45)
+                        .abs()
+                        .min(2.0);
+                }
+                if exact > f32::MAX as f64 {
+                    return if math::exp::<A>(x).is_infinite() {
+                        0.0
+                    } else {
+                        f64::INFINITY
+                    };
+                }
+                ulps(math::exp::<A>(x), exact)
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn exp_is_within_a_few_ulp_of_f64_exp() {
+        let fused = max_exp_ulps::<Fused>();
+        let unfused = max_exp_ulps::<Unfused>();
+        assert!(fused <= 3.0, "fused exp: {fused} ulp");
+        assert!(unfused <= 3.0, "unfused exp: {unfused} ulp");
+    }
+
+    #[test]
+    fn expm1_tanh_and_sigmoid_are_accurate() {
+        let mut worst = [0.0_f64; 3];
+        for x in sweep().filter(|x| x.abs() < 30.0) {
+            let xf = x as f64;
+            if x <= 0.0 {
+                worst[0] = worst[0].max(ulps(math::expm1_nonpositive::<Fused>(x), xf.exp_m1()));
+            }
+            worst[1] = worst[1].max(ulps(math::tanh::<Fused>(x), xf.tanh()));
+            worst[2] = worst[2].max(ulps(math::sigmoid::<Fused>(x), 1.0 / (1.0 + (-xf).exp())));
+        }
+        assert!(
+            worst.iter().all(|&w| w <= 4.0),
+            "expm1, tanh, sigmoid ulps: {worst:?}"
+        );
+    }
+
+    #[test]
+    fn special_values() {
+        assert_eq!(math::exp::<Fused>(0.0), 1.0);
+        assert_eq!(math::exp::<Fused>(-1e30), 0.0);
+        assert_eq!(math::exp::<Fused>(1e30), f32::INFINITY);
+        assert!(math::exp::<Fused>(f32::NAN).is_nan());
+        assert!(math::expm1_nonpositive::<Fused>(f32::NAN).is_nan());
+        assert_eq!(math::expm1_nonpositive::<Fused>(-1e30), -1.0);
+        assert_eq!(math::tanh::<Fused>(1e30), 1.0);
+        assert_eq!(math::tanh::<Fused>(-1e30), -1.0);
+        assert!(math::tanh::<Unfused>(f32::NAN).is_nan());
+        assert!(math::normal_cdf::<Fused>(f32::NAN).is_nan());
+        assert_eq!(math::normal_cdf::<Fused>(-1e30), 0.0);
+        assert_eq!(math::normal_cdf::<Fused>(1e30), 1.0);
+    }
+}
