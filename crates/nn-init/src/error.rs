@@ -1,5 +1,6 @@
 //! The crate's error type, [`InitError`].
 
+use nn_activations::ActivationError;
 use std::fmt;
 
 /// Everything that can go wrong when building weights or running the statistics experiment.
@@ -29,6 +30,8 @@ pub enum InitError {
         /// Why it was rejected.
         reason: &'static str,
     },
+    /// The activation was rejected by nn-activations (e.g. a non-finite Leaky ReLU slope).
+    Activation(ActivationError),
 }
 
 /// `Result` with [`InitError`].
@@ -49,8 +52,22 @@ impl fmt::Display for InitError {
                 value,
                 reason,
             } => write!(f, "invalid parameter {name} = {value}: {reason}"),
+            InitError::Activation(e) => write!(f, "activation: {e}"),
         }
     }
 }
 
-impl std::error::Error for InitError {}
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InitError::Activation(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ActivationError> for InitError {
+    fn from(e: ActivationError) -> Self {
+        InitError::Activation(e)
+    }
+}

@@ -276,7 +276,8 @@ impl Init {
     /// # Errors
     /// [`InitError::InvalidParameter`] for a non-finite or negative scale (`std`, `gain`, …),
     /// `low > high`, a non-positive `cutoff`, or an activation whose gain is not finite and
-    /// positive (e.g. a NaN Leaky ReLU slope).
+    /// positive; [`InitError::Activation`] for an activation nn-activations rejects (e.g. a NaN
+    /// Leaky ReLU slope).
     pub fn validate(&self) -> Result<()> {
         match *self {
             Init::Zeros | Init::Xavier { .. } | Init::Lecun { .. } => Ok(()),
@@ -302,6 +303,7 @@ impl Init {
             }
             Init::Glorot { gain, .. } | Init::Orthogonal { gain } => scale("gain", gain),
             Init::He { activation, .. } => {
+                activation.validate()?;
                 let gain = activation.gain();
                 if gain.is_finite() && gain > 0.0 {
                     Ok(())
@@ -584,5 +586,47 @@ impl BiasInit {
             return Err(invalid("bias", value, "must be finite in the float type"));
         }
         Ok(Array1::from_elem(len, lit(value)))
+    }
+}
+
+impl std::fmt::Display for Init {
+    /// A short readable name, e.g. `he normal (fan_in, relu gain 1.414)` or `normal(0, 0.01)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dist = |d: Distribution| match d {
+            Distribution::Normal => "normal",
+            Distribution::Uniform => "uniform",
+        };
+        match *self {
+            Init::Zeros => write!(f, "zeros"),
+            Init::Constant { value } => write!(f, "constant({value})"),
+            Init::Normal { mean, std } => write!(f, "normal({mean}, {std})"),
+            Init::Uniform { low, high } => write!(f, "uniform[{low}, {high})"),
+            Init::TruncatedNormal { std, cutoff } => {
+                write!(f, "truncated normal(0, {std}) at ±{cutoff}σ")
+            }
+            Init::Xavier { distribution } => write!(f, "xavier {} (1/fan_in)", dist(distribution)),
+            Init::Glorot { distribution, gain } => {
+                write!(f, "glorot {} (gain {gain})", dist(distribution))
+            }
+            Init::He {
+                distribution,
+                mode,
+                activation,
+            } => {
+                let mode = match mode {
+                    FanMode::FanIn => "fan_in",
+                    FanMode::FanOut => "fan_out",
+                };
+                write!(
+                    f,
+                    "he {} ({mode}, {} gain {:.4})",
+                    dist(distribution),
+                    activation.name(),
+                    activation.gain()
+                )
+            }
+            Init::Lecun { distribution } => write!(f, "lecun {}", dist(distribution)),
+            Init::Orthogonal { gain } => write!(f, "orthogonal (gain {gain})"),
+        }
     }
 }

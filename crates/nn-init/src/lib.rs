@@ -25,8 +25,10 @@ mod fan;
 mod init;
 mod orthogonal;
 mod sample;
+mod stats;
 
 pub use error::{InitError, Result};
 pub use fan::{FanMode, Fans};
 pub use init::{BiasInit, Distribution, Init};
 pub use sample::CHUNK_LEN;
+pub use stats::{init_stats, Histogram, InitStatsConfig, InitStatsReport, LayerStats};

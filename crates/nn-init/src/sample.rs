@@ -158,7 +158,7 @@ mod tests {
         // The series is exact to ~1 ulp; compare with the platform ln over many magnitudes.
         let mut x = 1e-300_f64;
         while x < 1e300 {
-            for y in [x, x * 1.234_567, x * 1.414_2, x * 1.999] {
+            for y in [x, x * 1.234_567, x * 1.41, x * 1.999] {
                 let (a, b) = (portable_ln(y), y.ln());
                 assert!(
                     (a - b).abs() <= 4.0 * f64::EPSILON * b.abs().max(1.0),
