@@ -64,17 +64,28 @@ impl IdxImages {
     }
 }
 
-fn read_header<R: Read, const K: usize>(r: &mut R, name: &str) -> Result<[u32; K]> {
-    let bytes = read_prefix(r, 4 * K, name)?;
-    let mut out = [0u32; K];
-    for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-        *o = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+/// Reads the magic number (checking it first, so a wrong file type is named as such) and the `K - 1` sizes.
+fn read_header<R: Read, const K: usize>(r: &mut R, magic: u32, name: &str) -> Result<[u32; K]> {
+    let be = |c: &[u8]| u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+    let head = read_prefix(r, 4, 0, 4 * K, name)?;
+    check_magic(name, magic, be(&head))?;
+    let rest = read_prefix(r, 4 * (K - 1), 4, 4 * K, name)?;
+    let mut out = [magic; K];
+    for (o, c) in out.iter_mut().skip(1).zip(rest.chunks_exact(4)) {
+        *o = be(c);
     }
     Ok(out)
 }
 
 /// Reads exactly `n` bytes or reports truncation.
-fn read_prefix<R: Read>(r: &mut R, n: usize, name: &str) -> Result<Vec<u8>> {
+/// `offset` is where these bytes start and `header_len` the full header size, both reported in the error.
+fn read_prefix<R: Read>(
+    r: &mut R,
+    n: usize,
+    offset: usize,
+    header_len: usize,
+    name: &str,
+) -> Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(n);
     match r.by_ref().take(n as u64).read_to_end(&mut buf) {
         Err(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
@@ -86,8 +97,8 @@ fn read_prefix<R: Read>(r: &mut R, n: usize, name: &str) -> Result<Vec<u8>> {
         _ if buf.len() < n => Err(malformed(
             name,
             FormatError::Truncated {
-                expected_bytes: n as u64,
-                got_bytes: buf.len() as u64,
+                expected_bytes: header_len as u64,
+                got_bytes: (offset + buf.len()) as u64,
             },
         )),
         _ => Ok(buf),
@@ -120,8 +131,7 @@ fn check_magic(name: &str, expected: u32, got: u32) -> Result<()> {
 /// # Ok::<(), nn_preprocess::PreprocessError>(())
 /// ```
 pub fn read_idx_images<R: Read>(mut reader: R, name: &str) -> Result<IdxImages> {
-    let [magic, n, rows, cols] = read_header::<R, 4>(&mut reader, name)?;
-    check_magic(name, IDX_IMAGES_MAGIC, magic)?;
+    let [_, n, rows, cols] = read_header::<R, 4>(&mut reader, IDX_IMAGES_MAGIC, name)?;
     if n == 0 || rows == 0 || cols == 0 {
         return Err(malformed(
             name,
@@ -147,8 +157,7 @@ pub fn read_idx_images<R: Read>(mut reader: R, name: &str) -> Result<IdxImages> 
 /// # Errors
 /// [`PreprocessError::Malformed`] for a bad magic number, zero count, truncated or trailing data.
 pub fn read_idx_labels<R: Read>(mut reader: R, name: &str) -> Result<Vec<u8>> {
-    let [magic, n] = read_header::<R, 2>(&mut reader, name)?;
-    check_magic(name, IDX_LABELS_MAGIC, magic)?;
+    let [_, n] = read_header::<R, 2>(&mut reader, IDX_LABELS_MAGIC, name)?;
     if n == 0 {
         return Err(malformed(
             name,
