@@ -1,6 +1,44 @@
-//! Training dynamics for the `nn-*` workspace: optimisers, learning-rate schedules, the training loop,
-//! babysitting diagnostics, hyperparameter search and evaluation.
+//! Training dynamics for the `nn-*` workspace: parameter updates, learning-rate schedules, evaluation
+//! metrics, ensembles and parameter averaging, test-time augmentation and hyperparameter search spaces.
 //!
-//! This crate is intentionally empty for now: its contents are planned in the project's issue
-//! "Training dynamics, babysitting, hyperparameter search and evaluation (nn-train)".
-//! It sits above `nn-core` and `nn-preprocess` in the layer order.
+//! The main types:
+//! - [`optim`]: [`optim::OptimizerConfig`] → [`optim::Optimizer`] (SGD, momentum, Nesterov, AdaGrad,
+//!   RMSProp, Adam, AdamW, each as PyTorch documents it) with per-parameter, serialisable states, and
+//!   [`optim::clip_grad_norm`].
+//! - [`schedule`]: [`schedule::ScheduleConfig`] → [`schedule::Schedule`] (constant, step, exponential,
+//!   1/t, cosine with optional warm restarts, linear warm-up, reduce-on-plateau).
+//! - [`eval`]: accuracy, top-k accuracy, [`eval::ConfusionMatrix`] with per-class precision, recall and
+//!   F1, ensemble averaging, Polyak and exponential moving averages of parameters, test-time
+//!   augmentation of image batches.
+//! - [`search`]: [`search::SearchSpace`] of log-uniform, uniform, integer and categorical
+//!   hyperparameters, with random sampling, grids, coarse-to-fine narrowing and edge warnings.
+//!
+//! # Example
+//! ```
+//! use ndarray::array;
+//! use nn_train::optim::{Optimizer, OptimizerConfig};
+//! use nn_train::schedule::ScheduleConfig;
+//! let mut opt = Optimizer::<f64>::new(OptimizerConfig::default())?; // Adam
+//! let schedule = ScheduleConfig::Cosine { lr: 0.1, min_lr: 0.0, period: 100, restart_mult: None }
+//!     .build()?;
+//! // Minimise f(w) = ½‖w − c‖² with gradient w − c.
+//! let c = array![1.0, -2.0];
+//! let mut w = array![0.0, 0.0];
+//! for t in 0..100 {
+//!     let grad = &w - &c;
+//!     opt.step(schedule.lr_at(t), "w", w.view_mut(), grad.view())?;
+//! }
+//! assert!((&w - &c).iter().all(|d| d.abs() < 0.05));
+//! # Ok::<(), nn_train::TrainError>(())
+//! ```
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+#![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod error;
+pub mod eval;
+pub mod optim;
+pub mod schedule;
+pub mod search;
+
+pub use error::{Result, TrainError};
