@@ -15,3 +15,17 @@ pub fn test_vector(len: usize, seed: u64) -> Vec<f32> {
         })
         .collect()
 }
+
+/// `y.copy_from_slice(x)` split into the same rayon chunks as the activation kernels
+/// ([`nn_activations::PARALLEL_CHUNK`] elements), so it is the bandwidth bound they are compared
+/// against on any number of threads.
+///
+/// # Panics
+/// If the slices differ in length.
+pub fn parallel_copy(x: &[f32], y: &mut [f32]) {
+    use rayon::prelude::*;
+    let chunk = nn_activations::PARALLEL_CHUNK;
+    y.par_chunks_mut(chunk)
+        .zip(x.par_chunks(chunk))
+        .for_each(|(b, a)| b.copy_from_slice(a));
+}

@@ -206,7 +206,7 @@ impl Activation {
     /// The scalar derivative `f'(x)`, computed from the input `x`.
     ///
     /// ```text
-    /// sigmoid   σ(x)·σ(-x)                     tanh      1 - tanh² x
+    /// sigmoid   σ(x)·σ(-x)                     tanh      1 - tanh² x = 4e/(1+e)², e = e^{-2|x|}
     /// relu      x > 0 ? 1 : 0                  leaky     x > 0 ? 1 : slope
     /// elu       x > 0 ? 1 : α·e^x              selu      λ·(x > 0 ? 1 : α·e^x)
     /// gelu      Φ(x) + x·φ(x)                  silu      σ(x) + x·σ(x)·σ(-x)
@@ -233,8 +233,15 @@ impl Activation {
                 s * sn
             }
             Activation::Tanh => {
-                let t = x.tanh();
-                one - t * t
+                // 4e/(1 + e)² with e = e^{-2|x|} avoids the cancellation in 1 - tanh² x.
+                let e = (lit::<F>(-2.0) * x.abs()).exp();
+                let q = one + e;
+                if x.abs() < lit(0.625) {
+                    let t = x.tanh();
+                    one - t * t
+                } else {
+                    lit::<F>(4.0) * e / (q * q)
+                }
             }
             Activation::Relu => nan_or(if x > zero { one } else { zero }),
             Activation::LeakyRelu { slope } => nan_or(if x > zero { one } else { lit(slope) }),

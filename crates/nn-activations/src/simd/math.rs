@@ -156,10 +156,29 @@ pub(crate) fn tanh<A: Arith>(x: f32) -> f32 {
     }
 }
 
+/// `tanh'(x) = 1 - tanh² x`, as `4e/(1 + e)²` with `e = exp(-2|x|)` above 0.625, which avoids
+/// the cancellation of `1 - t²` when `t` is close to ±1.
+#[inline(always)]
+pub(crate) fn tanh_derivative<A: Arith>(x: f32) -> f32 {
+    let e = exp::<A>(-2.0 * x.abs());
+    let q = 1.0 + e;
+    let large = 4.0 * e / (q * q);
+    let t = tanh::<A>(x);
+    let small = A::fma(-t, t, 1.0);
+    if x.abs() < 0.625 {
+        small
+    } else {
+        large
+    }
+}
+
 /// The standard normal CDF `Φ(x) = ½ erfc(-x/√2)`, with `erfc` from Numerical Recipes' `erfcc`
 /// (relative error below 1.2e-7 everywhere): `erfc(z) = t·exp(-z² + P(t))`, `t = 1/(1 + z/2)`.
 #[inline(always)]
 pub(crate) fn normal_cdf<A: Arith>(x: f32) -> f32 {
+    // Φ(±20) is 0 or 1 in f32; clamping keeps x² finite (a NaN passes through).
+    let xs = x;
+    let x = x.clamp(-20.0, 20.0);
     let z = x.abs() * std::f32::consts::FRAC_1_SQRT_2;
     let t = 1.0 / A::fma(0.5, z, 1.0);
     let mut p = 0.170_872_77;
@@ -172,9 +191,17 @@ pub(crate) fn normal_cdf<A: Arith>(x: f32) -> f32 {
     p = A::fma(p, t, 0.374_091_96);
     p = A::fma(p, t, 1.000_023_68);
     p = A::fma(p, t, -1.265_512_23);
-    // With FMA, -z·z + p is rounded once, so z² loses no bits.
-    let half_erfc = 0.5 * t * exp::<A>(A::fma(-z, z, p));
-    if x < 0.0 {
+    // exp(-x²/2 + p) with x² = hi + lo split exactly by FMA: -hi/2 is exact, and the rounding
+    // of the sum goes into a first-order correction, so the tail keeps its relative accuracy.
+    let hi = x * x;
+    let lo = A::fma(x, x, -hi);
+    let a = -0.5 * hi;
+    let b = A::fma(-0.5, lo, p);
+    let sum = a + b;
+    let corr = (a - sum) + b;
+    let e = exp::<A>(sum);
+    let half_erfc = 0.5 * t * A::fma(e, corr, e);
+    if xs < 0.0 {
         half_erfc
     } else {
         1.0 - half_erfc
@@ -184,5 +211,9 @@ pub(crate) fn normal_cdf<A: Arith>(x: f32) -> f32 {
 /// The standard normal density `φ(x) = e^{-x²/2}/√(2π)`.
 #[inline(always)]
 pub(crate) fn normal_pdf<A: Arith>(x: f32) -> f32 {
-    0.398_942_3 * exp::<A>(-0.5 * x * x)
+    let x = x.clamp(-20.0, 20.0);
+    let hi = x * x;
+    let lo = A::fma(x, x, -hi);
+    let e = exp::<A>(-0.5 * hi);
+    0.398_942_3 * A::fma(e, -0.5 * lo, e)
 }

@@ -204,10 +204,7 @@ fn backward_body<A: Arith, B: BinaryIo>(act: Activation, kind: Saved, io: B) {
             d * s * sn
         }),
         (Activation::Sigmoid, Output) => io.run(|d, y| d * (y - y * y)),
-        (Activation::Tanh, Input) => io.run(|d, x| {
-            let t = math::tanh::<A>(x);
-            d * A::fma(-t, t, 1.0)
-        }),
+        (Activation::Tanh, Input) => io.run(|d, x| d * math::tanh_derivative::<A>(x)),
         (Activation::Tanh, Output) => io.run(|d, y| d * A::fma(-y, y, 1.0)),
         (Activation::Softplus, Input) => io.run(|d, x| d * math::sigmoid::<A>(x)),
         (Activation::Softplus, Output) => io.run(|d, y| d * -math::expm1_nonpositive::<A>(-y)),
