@@ -172,6 +172,45 @@ pub(crate) fn tanh_derivative<A: Arith>(x: f32) -> f32 {
     }
 }
 
+/// `ln(1 + e)` for `e ∈ [0, 1]` (and NaN): Cephes `logf` on `u = 1 + e`, then Goldberg's
+/// correction `log(u) · e / (u - 1)`, which restores the bits of `e` lost in rounding `1 + e`.
+#[inline(always)]
+pub(crate) fn log1p_unit<A: Arith>(e: f32) -> f32 {
+    let u = 1.0 + e;
+    let big = u > std::f32::consts::SQRT_2;
+    let m = if big { 0.5 * u } else { u };
+    let n = if big { 1.0 } else { 0.0 };
+    let x = m - 1.0;
+    let z = x * x;
+    let mut p = 7.037_683_629_2e-2;
+    p = A::fma(p, x, -1.151_461_031_0e-1);
+    p = A::fma(p, x, 1.167_699_874_0e-1);
+    p = A::fma(p, x, -1.242_014_084_6e-1);
+    p = A::fma(p, x, 1.424_932_278_7e-1);
+    p = A::fma(p, x, -1.666_805_766_5e-1);
+    p = A::fma(p, x, 2.000_071_476_5e-1);
+    p = A::fma(p, x, -2.499_999_399_3e-1);
+    p = A::fma(p, x, 3.333_333_117_4e-1);
+    let mut y = x * z * p;
+    y = A::fma(n, LN2_LO, y);
+    y = A::fma(-0.5, z, y);
+    let log_u = A::fma(n, LN2_HI, x + y);
+    // u - 1 is exact (Sterbenz); where it is 0, ln(1 + e) = e to within rounding.
+    let d = u - 1.0;
+    if d == 0.0 {
+        e
+    } else {
+        log_u * (e / d)
+    }
+}
+
+/// `softplus(x) = max(x, 0) + ln(1 + e^-|x|)`.
+#[inline(always)]
+pub(crate) fn softplus<A: Arith>(x: f32) -> f32 {
+    let pos = if x > 0.0 { x } else { 0.0 };
+    pos + log1p_unit::<A>(exp::<A>(-x.abs()))
+}
+
 /// The standard normal CDF `Φ(x) = ½ erfc(-x/√2)`, with `erfc` from Numerical Recipes' `erfcc`
 /// (relative error below 1.2e-7 everywhere): `erfc(z) = t·exp(-z² + P(t))`, `t = 1/(1 + z/2)`.
 #[inline(always)]

@@ -162,8 +162,7 @@ fn forward_body<A: Arith, U: UnaryIo>(act: Activation, io: U) {
             io.run(|x| x * math::sigmoid::<A>(c2 * A::fma(c * x, x * x, x)))
         }
         Activation::Silu => io.run(|x| x * math::sigmoid::<A>(x)),
-        // No vectorised log1p yet: the scalar reference.
-        Activation::Softplus => io.run(crate::scalar::softplus),
+        Activation::Softplus => io.run(math::softplus::<A>),
     }
 }
 
@@ -370,6 +369,19 @@ mod tests {
             worst.iter().all(|&w| w <= 4.0),
             "expm1, tanh, sigmoid ulps: {worst:?}"
         );
+    }
+
+    #[test]
+    fn log1p_is_accurate_on_the_unit_interval() {
+        let worst = (0..=1_000_000)
+            .map(|i| i as f32 / 1e6)
+            .chain((1..150).map(|k| 2f32.powi(-k)))
+            .map(|e| {
+                ulps(math::log1p_unit::<Fused>(e), (e as f64).ln_1p())
+                    .max(ulps(math::log1p_unit::<Unfused>(e), (e as f64).ln_1p()))
+            })
+            .fold(0.0, f64::max);
+        assert!(worst <= 4.0, "log1p: {worst} ulp");
     }
 
     #[test]
