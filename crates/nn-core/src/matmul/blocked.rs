@@ -47,6 +47,32 @@ pub(crate) trait Micro {
         alpha: Self::T,
         beta: Self::T,
     );
+
+    /// As [`Micro::kernel`] for `NR/2` columns if `narrow`, else `NR`, reading `A` in place (row
+    /// `i`, step `k` at `a + i·rs_a + k·cs_a`) instead of from a packed panel.
+    ///
+    /// # Safety
+    /// As [`Micro::kernel`]; all `MR` rows of `A` are readable for `kc` steps.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_strided(
+        narrow: bool,
+        kc: usize,
+        a: *const Self::T,
+        rs_a: isize,
+        cs_a: isize,
+        b: *const Self::T,
+        c: *mut Self::T,
+        rs_c: isize,
+        rows: usize,
+        alpha: Self::T,
+        beta: Self::T,
+    );
+
+    /// [`pack`] compiled with the kernel's instruction set (wider copies).
+    ///
+    /// # Safety
+    /// As [`pack`], and the CPU supports the kernel's instructions.
+    unsafe fn pack(dst: &mut [Self::T], src: Mat<Self::T>, rows: usize, kc: usize, width: usize);
 }
 
 /// A strided matrix by raw pointer (a view whose lifetime the caller guarantees).
@@ -84,7 +110,7 @@ impl<T> Mat<T> {
     /// # Safety
     /// `i ≤ rows`, `j ≤ cols` and the element (or one-past position) lies inside the allocation.
     #[inline(always)]
-    unsafe fn at(self, i: usize, j: usize) -> *mut T {
+    pub(crate) unsafe fn at(self, i: usize, j: usize) -> *mut T {
         // SAFETY: forwarded to the caller.
         unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
     }
@@ -160,9 +186,18 @@ pub(crate) unsafe fn gemm<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, bet
 
 /// Chooses between computing `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` (both free: only strides change).
 ///
-/// Prefers the orientation with less padded work at the tile edges, and a unit column stride in
-/// `C` (the kernel then writes straight into it). Depends on shapes and strides only.
+/// A side of at most `NR` with unit stride goes to the columns (the narrow path, which does not
+/// pack `A`). Otherwise prefers the orientation with less padded work at the tile edges, and a
+/// unit column stride in `C` (the kernel then writes straight into it). Depends on shapes and
+/// strides only.
 fn orient<K: Micro>(a: Mat<K::T>, b: Mat<K::T>, c: Mat<K::T>) -> (Mat<K::T>, Mat<K::T>, Mat<K::T>) {
+    // At most one panel of columns: the narrow path (A read in place, B one packed panel).
+    if c.cols <= K::NR && c.cs == 1 {
+        return (a, b, c);
+    }
+    if c.rows <= K::NR && c.rs == 1 {
+        return (b.t(), a.t(), c.t());
+    }
     let cost = |m: usize, n: usize, unit: bool| {
         round_up(m, K::MR) * round_up(n, K::NR) * if unit { 10 } else { 11 }
     };
@@ -245,45 +280,103 @@ fn with_buffers<T: NdFloat, R>(len_a: usize, len_b: usize, f: impl FnOnce(&mut [
 /// Packs rows `[0, rows)` × columns `[0, kc)` of `src` into `width`-tall panels: panel `p`, step
 /// `k`, lane `i` goes to `dst[p·width·kc + k·width + i]`; the lanes past `rows` are zero.
 ///
-/// Used for `A` (rows of `A`, `width = MR`) and for `Bᵀ` (columns of `B`, `width = NR`).
+/// Used for `A` (rows of `A`, `width = MR`) and for `Bᵀ` (columns of `B`, `width = NR`). The
+/// kernels' widths get a copy with the width known at compile time (no `memcpy` call per step).
 ///
 /// # Safety
 /// `src` is valid for its first `rows × kc` elements; `dst` holds `round_up(rows, width)·kc`.
-unsafe fn pack<T: NdFloat>(dst: &mut [T], src: Mat<T>, rows: usize, kc: usize, width: usize) {
-    let zero = T::zero();
-    for (p, panel) in dst.chunks_exact_mut(width * kc).take(rows.div_ceil(width)).enumerate() {
-        let r0 = p * width;
-        let h = width.min(rows - r0);
+#[inline(always)]
+pub(crate) unsafe fn pack<T: NdFloat>(dst: &mut [T], src: Mat<T>, rows: usize, kc: usize, width: usize) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match width {
+            32 => pack_w::<T, 32>(dst, src, rows, kc),
+            16 => pack_w::<T, 16>(dst, src, rows, kc),
+            12 => pack_w::<T, 12>(dst, src, rows, kc),
+            8 => pack_w::<T, 8>(dst, src, rows, kc),
+            6 => pack_w::<T, 6>(dst, src, rows, kc),
+            _ => pack_any(dst, src, rows, kc, width),
+        }
+    }
+}
+
+/// [`pack`] for a width known at compile time.
+///
+/// # Safety
+/// As [`pack`].
+#[inline(always)]
+unsafe fn pack_w<T: NdFloat, const W: usize>(dst: &mut [T], src: Mat<T>, rows: usize, kc: usize) {
+    let full = rows / W;
+    if src.rs == 1 {
+        // Column-major source (e.g. a row-major `B` seen as `Bᵀ`): each step of k is a contiguous
+        // run of `W` values, and consecutive panels are adjacent in memory, so walk k outside and
+        // the panels inside, reading the source as one forward stream.
+        for kk in 0..kc {
+            for p in 0..full {
+                // SAFETY: rows p·W..(p+1)·W of column kk are inside `src`, contiguous (rs = 1).
+                let col: &[T; W] = unsafe { &*src.at(p * W, kk).cast::<[T; W]>() };
+                dst[p * W * kc + kk * W..][..W].copy_from_slice(col);
+            }
+        }
+    }
+    for (p, panel) in dst.chunks_exact_mut(W * kc).take(full).enumerate() {
+        let r0 = p * W;
         if src.rs == 1 {
-            // Column-major source: each step of k is a contiguous run of `h` values.
-            for (kk, out) in panel.chunks_exact_mut(width).enumerate() {
-                // SAFETY: rows r0..r0+h and column kk are inside `src`.
-                let col = unsafe { std::slice::from_raw_parts(src.at(r0, kk), h) };
-                out[..h].copy_from_slice(col);
-                out[h..].fill(zero);
-            }
+            // Done above.
         } else if src.cs == 1 {
-            // Row-major source: read each row contiguously, write with stride `width`.
-            for i in 0..h {
-                // SAFETY: row r0+i, columns 0..kc are inside `src`.
-                let row = unsafe { std::slice::from_raw_parts(src.at(r0 + i, 0), kc) };
-                for (kk, &v) in row.iter().enumerate() {
-                    panel[kk * width + i] = v;
+            // Row-major source: blocks of 8 steps of k from each of the `W` rows, written out
+            // step by step (the block of `8·W` values stays in registers or L1).
+            let mut kk = 0;
+            while kk + 8 <= kc {
+                let mut block = [[T::zero(); W]; 8];
+                for i in 0..W {
+                    // SAFETY: row r0+i, columns kk..kk+8 are inside `src`, contiguous (cs = 1).
+                    let row: &[T; 8] = unsafe { &*src.at(r0 + i, kk).cast::<[T; 8]>() };
+                    for (t, &v) in row.iter().enumerate() {
+                        block[t][i] = v;
+                    }
                 }
+                panel[kk * W..(kk + 8) * W].copy_from_slice(block.as_flattened());
+                kk += 8;
             }
-            if h < width {
-                for out in panel.chunks_exact_mut(width) {
-                    out[h..].fill(zero);
+            for k2 in kk..kc {
+                for i in 0..W {
+                    // SAFETY: element (r0+i, k2) is inside `src`.
+                    panel[k2 * W + i] = unsafe { *src.at(r0 + i, k2) };
                 }
             }
         } else {
-            for (kk, out) in panel.chunks_exact_mut(width).enumerate() {
-                for (i, slot) in out[..h].iter_mut().enumerate() {
+            for (kk, out) in panel.chunks_exact_mut(W).enumerate() {
+                for (i, slot) in out.iter_mut().enumerate() {
                     // SAFETY: element (r0+i, kk) is inside `src`.
                     *slot = unsafe { *src.at(r0 + i, kk) };
                 }
-                out[h..].fill(zero);
             }
+        }
+    }
+    if rows % W != 0 {
+        // SAFETY: the last, partial panel starts at row full·W of `src`; forwarded contract.
+        unsafe {
+            pack_any(&mut dst[full * W * kc..], src.block(full * W, rows % W, 0, kc), rows % W, kc, W);
+        }
+    }
+}
+
+/// [`pack`] for any width, element by element (the partial panel at an edge).
+///
+/// # Safety
+/// As [`pack`].
+#[inline(always)]
+unsafe fn pack_any<T: NdFloat>(dst: &mut [T], src: Mat<T>, rows: usize, kc: usize, width: usize) {
+    for (p, panel) in dst.chunks_exact_mut(width * kc).take(rows.div_ceil(width)).enumerate() {
+        let r0 = p * width;
+        let h = width.min(rows - r0);
+        for (kk, out) in panel.chunks_exact_mut(width).enumerate() {
+            for (i, slot) in out[..h].iter_mut().enumerate() {
+                // SAFETY: element (r0+i, kk) is inside `src`.
+                *slot = unsafe { *src.at(r0 + i, kk) };
+            }
+            out[h..].fill(T::zero());
         }
     }
 }
@@ -298,6 +391,11 @@ const MAX_TILE: usize = 16 * 32;
 unsafe fn serial<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, c: Mat<K::T>) {
     let (m, n, k) = (c.rows, c.cols, a.cols);
     let kc_max = k_block(k, K::KC);
+    if n <= K::NR {
+        // SAFETY: forwarded contract.
+        unsafe { narrow::<K>(alpha, a, b, beta, c, kc_max) };
+        return;
+    }
     let mc_max = K::MC.min(round_up(m, K::MR));
     let nc_max = K::NC.min(round_up(n, K::NR));
     with_buffers::<K::T, ()>(mc_max * kc_max, nc_max * kc_max, |abuf, bbuf| {
@@ -307,20 +405,23 @@ unsafe fn serial<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, 
                 let kc = kc_max.min(k - pc);
                 let beta_here = if pc == 0 { beta } else { one::<K::T>() };
                 // SAFETY: the block is inside `B`; `bbuf` holds `round_up(nc, NR)·kc` values.
-                unsafe { pack(bbuf, b.block(pc, kc, jc, nc).t(), nc, kc, K::NR) };
+                unsafe { K::pack(bbuf, b.block(pc, kc, jc, nc).t(), nc, kc, K::NR) };
                 for ic in (0..m).step_by(K::MC) {
                     let mc = K::MC.min(m - ic);
                     // SAFETY: the block is inside `A`; `abuf` holds `round_up(mc, MR)·kc` values.
-                    unsafe { pack(abuf, a.block(ic, mc, pc, kc), mc, kc, K::MR) };
+                    unsafe { K::pack(abuf, a.block(ic, mc, pc, kc), mc, kc, K::MR) };
                     for (jp, bpanel) in bbuf.chunks_exact(K::NR * kc).take(nc.div_ceil(K::NR)).enumerate() {
                         let j = jc + jp * K::NR;
                         let cols = K::NR.min(n - j);
                         for (ip, apanel) in abuf.chunks_exact(K::MR * kc).take(mc.div_ceil(K::MR)).enumerate() {
                             let i = ic + ip * K::MR;
                             let rows = K::MR.min(m - i);
-                            // SAFETY: the tile (i.., j..) of `rows × cols` is inside `C`.
+                            // SAFETY: the tile (i.., j..) of `rows × cols` is inside `C`, the panels
+                            // hold `kc` steps.
                             unsafe {
-                                tile::<K>(kc, apanel, bpanel, c.block(i, rows, j, cols), alpha, beta_here);
+                                tile::<K>(c.block(i, rows, j, cols), K::NR, beta_here, |ct, rs| {
+                                    K::kernel(kc, apanel.as_ptr(), bpanel.as_ptr(), ct, rs, rows, alpha, beta_here)
+                                });
                             }
                         }
                     }
@@ -330,16 +431,59 @@ unsafe fn serial<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, 
     });
 }
 
-/// One micro-tile of `C`: straight into `C` when it is full-width with unit column stride,
-/// otherwise through a buffer (same kernel, same arithmetic, so edges round like the interior).
+/// The narrow path (`n ≤ NR`): `B` is one packed panel per reduction block and `A` is read where
+/// it lies, since each element of `A` meets only `n` elements of `B` and packing it would cost as
+/// much as the multiply-adds. The last, partial block of rows is packed (zero-padded) instead, so
+/// the kernel never reads past `A`.
 ///
 /// # Safety
-/// `c` is a valid writable tile of at most `MR × NR`; the panels hold `kc` steps.
+/// As [`gemm`], and `1 ≤ n ≤ NR`.
+unsafe fn narrow<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, c: Mat<K::T>, kc_max: usize) {
+    let (m, n, k) = (c.rows, c.cols, a.cols);
+    let is_narrow = 2 * n <= K::NR;
+    let width = if is_narrow { K::NR / 2 } else { K::NR };
+    with_buffers::<K::T, ()>(K::MR * kc_max, K::NR * kc_max, |abuf, bbuf| {
+        for pc in (0..k).step_by(kc_max) {
+            let kc = kc_max.min(k - pc);
+            let beta_here = if pc == 0 { beta } else { one::<K::T>() };
+            // SAFETY: the block is inside `B`; `bbuf` holds `NR·kc` values.
+            unsafe { K::pack(bbuf, b.block(pc, kc, 0, n).t(), n, kc, K::NR) };
+            for i in (0..m).step_by(K::MR) {
+                let rows = K::MR.min(m - i);
+                // SAFETY: all MR rows from `i` are inside `A` when `rows == MR`; otherwise the
+                // partial block is packed into `abuf` (MR·kc values, zero-padded).
+                let (ap, rs_a, cs_a) = unsafe {
+                    if rows == K::MR {
+                        (a.at(i, pc).cast_const(), a.rs, a.cs)
+                    } else {
+                        K::pack(abuf, a.block(i, rows, pc, kc), rows, kc, K::MR);
+                        (abuf.as_ptr(), 1, K::MR as isize)
+                    }
+                };
+                let bp = bbuf.as_ptr();
+                // SAFETY: the tile is inside `C`; `A` and the panel hold `kc` steps.
+                unsafe {
+                    tile::<K>(c.block(i, rows, 0, n), width, beta_here, |ct, rs| {
+                        K::kernel_strided(is_narrow, kc, ap, rs_a, cs_a, bp, ct, rs, rows, alpha, beta_here)
+                    });
+                }
+            }
+        }
+    });
+}
+
+/// One micro-tile of `C`, `width` columns wide at most: `run(ptr, row_stride)` writes straight
+/// into `C` when the tile is `width` wide with unit column stride, otherwise into a buffer whose
+/// rows (of stride `NR`) are copied in first (when `β ≠ 0`) and out afterwards. Same kernel, same
+/// arithmetic, so the edges round like the interior.
+///
+/// # Safety
+/// `c` is a valid writable tile of at most `MR × width`, `width ≤ NR`; `run` writes at most
+/// `c.rows` rows of `width` values at the pointer it is given.
 #[inline(always)]
-unsafe fn tile<K: Micro>(kc: usize, apanel: &[K::T], bpanel: &[K::T], c: Mat<K::T>, alpha: K::T, beta: K::T) {
-    if c.cols == K::NR && c.cs == 1 {
-        // SAFETY: the full tile is inside `C` with unit column stride.
-        unsafe { K::kernel(kc, apanel.as_ptr(), bpanel.as_ptr(), c.ptr, c.rs, c.rows, alpha, beta) };
+unsafe fn tile<K: Micro>(c: Mat<K::T>, width: usize, beta: K::T, run: impl FnOnce(*mut K::T, isize)) {
+    if c.cols == width && c.cs == 1 {
+        run(c.ptr, c.rs);
         return;
     }
     let mut buf = [zero::<K::T>(); MAX_TILE];
@@ -352,8 +496,7 @@ unsafe fn tile<K: Micro>(kc: usize, apanel: &[K::T], bpanel: &[K::T], c: Mat<K::
             }
         }
     }
-    // SAFETY: `buf` holds MR × NR values with row stride NR (MR·NR ≤ MAX_TILE).
-    unsafe { K::kernel(kc, apanel.as_ptr(), bpanel.as_ptr(), buf.as_mut_ptr(), nr as isize, c.rows, alpha, beta) };
+    run(buf.as_mut_ptr(), nr as isize);
     for i in 0..c.rows {
         for j in 0..c.cols {
             // SAFETY: (i, j) is inside the tile.

@@ -10,7 +10,7 @@
 
 use core::arch::x86_64::*;
 
-use super::blocked::Micro;
+use super::blocked::{self, Mat, Micro};
 
 /// Defines one micro-kernel: `MR` rows by `NV` vectors of `LANES` lanes (so `NR = NV·LANES`).
 ///
@@ -19,7 +19,7 @@ use super::blocked::Micro;
 macro_rules! micro_kernel {
     (
         $(#[$doc:meta])*
-        $kernel:ident, $t:ty, $feat:literal, lanes = $lanes:expr, mr = $mr:expr, nv = $nv:expr,
+        $kernel:ident, $t:ty, $vec:ty, $feat:literal, lanes = $lanes:expr, mr = $mr:expr, nv = $nv:expr,
         kc = $kc:expr, mc = $mc:expr, nc = $nc:expr,
         $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $mul:ident
     ) => {
@@ -64,6 +64,25 @@ macro_rules! micro_kernel {
                     a = unsafe { a.add($mr) };
                     b = unsafe { b.add($nv * $lanes) };
                 }
+                // SAFETY: forwarded contract.
+                unsafe { Self::store::<$nv>(&acc, c, rs_c, rows, alpha, beta) };
+            }
+
+            /// `C ← α·acc + β·C` (or `α·acc` when `β = 0`) for the first `rows` rows and `NV`
+            /// vectors of columns.
+            ///
+            /// # Safety
+            /// As [`Self::run`], with `NV·LANES` writable columns per row.
+            #[target_feature(enable = $feat)]
+            #[inline]
+            unsafe fn store<const NV: usize>(
+                acc: &[[$vec; NV]; $mr],
+                c: *mut $t,
+                rs_c: isize,
+                rows: usize,
+                alpha: $t,
+                beta: $t,
+            ) {
                 let alpha_v = $set1(alpha);
                 if beta == 0.0 {
                     for (i, row) in acc.iter().enumerate() {
@@ -90,6 +109,46 @@ macro_rules! micro_kernel {
                     }
                 }
             }
+
+            /// As [`Self::run`] with `NV ≤ nv` vectors of columns, reading `A` in place: row `i`,
+            /// step `k` at `a + i·rs_a + k·cs_a` (all `MR` rows must be readable). `b` is a packed
+            /// panel of row stride `NR`.
+            ///
+            /// # Safety
+            /// As [`Self::run`], with `A` readable at those offsets and `NV·LANES` writable columns.
+            #[target_feature(enable = $feat)]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn run_strided<const NV: usize>(
+                kc: usize,
+                a: *const $t,
+                rs_a: isize,
+                cs_a: isize,
+                b: *const $t,
+                c: *mut $t,
+                rs_c: isize,
+                rows: usize,
+                alpha: $t,
+                beta: $t,
+            ) {
+                let mut acc = [[$zero(); NV]; $mr];
+                for k in 0..kc {
+                    // SAFETY: step `k` of the packed panel and of `A` are readable.
+                    let bk = unsafe { b.add(k * $nv * $lanes) };
+                    let ak = unsafe { a.offset(k as isize * cs_a) };
+                    let mut bv = [$zero(); NV];
+                    for (v, slot) in bv.iter_mut().enumerate() {
+                        *slot = unsafe { $load(bk.add(v * $lanes)) };
+                    }
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let ai = $set1(unsafe { *ak.offset(i as isize * rs_a) });
+                        for (v, acc_v) in row.iter_mut().enumerate() {
+                            *acc_v = $fmadd(ai, bv[v], *acc_v);
+                        }
+                    }
+                }
+                // SAFETY: forwarded contract.
+                unsafe { Self::store::<NV>(&acc, c, rs_c, rows, alpha, beta) };
+            }
         }
 
         impl Micro for $kernel {
@@ -114,30 +173,63 @@ macro_rules! micro_kernel {
                 // `is_x86_feature_detected!` confirmed the features.
                 unsafe { Self::run(kc, a, b, c, rs_c, rows, alpha, beta) }
             }
+
+            unsafe fn kernel_strided(
+                narrow: bool,
+                kc: usize,
+                a: *const $t,
+                rs_a: isize,
+                cs_a: isize,
+                b: *const $t,
+                c: *mut $t,
+                rs_c: isize,
+                rows: usize,
+                alpha: $t,
+                beta: $t,
+            ) {
+                // SAFETY: forwarded contract; the CPU was checked before this kernel was chosen.
+                unsafe {
+                    if narrow {
+                        Self::run_strided::<1>(kc, a, rs_a, cs_a, b, c, rs_c, rows, alpha, beta)
+                    } else {
+                        Self::run_strided::<$nv>(kc, a, rs_a, cs_a, b, c, rs_c, rows, alpha, beta)
+                    }
+                }
+            }
+
+            unsafe fn pack(dst: &mut [$t], src: Mat<$t>, rows: usize, kc: usize, width: usize) {
+                #[target_feature(enable = $feat)]
+                unsafe fn pack_simd(dst: &mut [$t], src: Mat<$t>, rows: usize, kc: usize, width: usize) {
+                    // SAFETY: forwarded contract.
+                    unsafe { blocked::pack(dst, src, rows, kc, width) }
+                }
+                // SAFETY: forwarded contract (the CPU was checked before this kernel was chosen).
+                unsafe { pack_simd(dst, src, rows, kc, width) }
+            }
         }
     };
 }
 
 micro_kernel!(
     /// AVX-512F, `f32`: 12 rows × 32 columns (24 of the 32 `zmm` registers accumulate).
-    Avx512F32, f32, "avx512f", lanes = 16, mr = 12, nv = 2, kc = 256, mc = 120, nc = 4096,
+    Avx512F32, f32, __m512, "avx512f", lanes = 16, mr = 12, nv = 2, kc = 256, mc = 120, nc = 4096,
     _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps
 );
 
 micro_kernel!(
     /// AVX-512F, `f64`: 12 rows × 16 columns.
-    Avx512F64, f64, "avx512f", lanes = 8, mr = 12, nv = 2, kc = 256, mc = 96, nc = 2048,
+    Avx512F64, f64, __m512d, "avx512f", lanes = 8, mr = 12, nv = 2, kc = 256, mc = 96, nc = 2048,
     _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd
 );
 
 micro_kernel!(
     /// AVX2 + FMA, `f32`: 6 rows × 16 columns (12 of the 16 `ymm` registers accumulate).
-    Avx2F32, f32, "avx2,fma", lanes = 8, mr = 6, nv = 2, kc = 256, mc = 96, nc = 4096,
+    Avx2F32, f32, __m256, "avx2,fma", lanes = 8, mr = 6, nv = 2, kc = 256, mc = 96, nc = 4096,
     _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps
 );
 
 micro_kernel!(
     /// AVX2 + FMA, `f64`: 6 rows × 8 columns.
-    Avx2F64, f64, "avx2,fma", lanes = 4, mr = 6, nv = 2, kc = 256, mc = 96, nc = 2048,
+    Avx2F64, f64, __m256d, "avx2,fma", lanes = 4, mr = 6, nv = 2, kc = 256, mc = 96, nc = 2048,
     _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd
 );
