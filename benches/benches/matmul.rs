@@ -40,7 +40,9 @@ impl Product {
 
 /// Deterministic, varied values in [-0.5, 0.5) (benches need no statistical quality).
 fn matrix(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
-    Array2::from_shape_fn((rows, cols), |(i, j)| ((i * 31 + j * 17 + seed * 7) % 97) as f32 / 97.0 - 0.5)
+    Array2::from_shape_fn((rows, cols), |(i, j)| {
+        ((i * 31 + j * 17 + seed * 7) % 97) as f32 / 97.0 - 0.5
+    })
 }
 
 /// The stored operands of `A·B` (`M × K` times `K × N`), laid out as the product's callers hold them.
@@ -53,9 +55,21 @@ struct Operands {
 impl Operands {
     fn new(product: Product, m: usize, k: usize, n: usize) -> Self {
         match product {
-            Product::Xw => Operands { a: matrix(m, k, 1), b: matrix(k, n, 2), product },
-            Product::XtDy => Operands { a: matrix(k, m, 1), b: matrix(k, n, 2), product },
-            Product::DyWt => Operands { a: matrix(m, k, 1), b: matrix(n, k, 2), product },
+            Product::Xw => Operands {
+                a: matrix(m, k, 1),
+                b: matrix(k, n, 2),
+                product,
+            },
+            Product::XtDy => Operands {
+                a: matrix(k, m, 1),
+                b: matrix(k, n, 2),
+                product,
+            },
+            Product::DyWt => Operands {
+                a: matrix(m, k, 1),
+                b: matrix(n, k, 2),
+                product,
+            },
         }
     }
 
@@ -91,7 +105,9 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 
 fn bench_gemm(c: &mut Criterion) {
     let mut g = c.benchmark_group("gemm");
-    g.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(20);
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20);
     let pools = [(1, pool(1)), (2, pool(2))];
     for (product, m, k, n) in shapes() {
         let ops = Operands::new(product, m, k, n);
@@ -101,7 +117,9 @@ fn bench_gemm(c: &mut Criterion) {
         g.throughput(Throughput::Elements((2 * m * k * n) as u64));
         for (t, pool) in &pools {
             g.bench_function(BenchmarkId::new("ours", format!("{id}/t{t}")), |bench| {
-                pool.install(|| bench.iter(|| gemm(1.0, black_box(a), black_box(b), 0.0, out.view_mut())))
+                pool.install(|| {
+                    bench.iter(|| gemm(1.0, black_box(a), black_box(b), 0.0, out.view_mut()))
+                })
             });
         }
         // ndarray's `dot` is single-threaded (matrixmultiply without its threading feature).
@@ -112,15 +130,25 @@ fn bench_gemm(c: &mut Criterion) {
             // The AVX2 fallback at the large size, to show what AVX-512 adds.
             g.bench_function(BenchmarkId::new("ours-avx2", format!("{id}/t1")), |bench| {
                 pools[0].1.install(|| {
-                    bench.iter(|| gemm_with(Kernel::Avx2Fma, 1.0, black_box(a), black_box(b), 0.0, out.view_mut()))
+                    bench.iter(|| {
+                        gemm_with(
+                            Kernel::Avx2Fma,
+                            1.0,
+                            black_box(a),
+                            black_box(b),
+                            0.0,
+                            out.view_mut(),
+                        )
+                    })
                 })
             });
         }
         #[cfg(feature = "gemm-crate")]
         for t in [1, 2] {
-            g.bench_function(BenchmarkId::new("gemm-crate", format!("{id}/t{t}")), |bench| {
-                bench.iter(|| gemm_crate(black_box(a), black_box(b), out.view_mut(), t))
-            });
+            g.bench_function(
+                BenchmarkId::new("gemm-crate", format!("{id}/t{t}")),
+                |bench| bench.iter(|| gemm_crate(black_box(a), black_box(b), out.view_mut(), t)),
+            );
         }
     }
     g.finish();
@@ -128,11 +156,24 @@ fn bench_gemm(c: &mut Criterion) {
 
 /// The `gemm` crate (sarah-ek/gemm) on the same views, `C ← A·B`.
 #[cfg(feature = "gemm-crate")]
-fn gemm_crate(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, mut c: ArrayViewMut2<'_, f32>, threads: usize) {
+fn gemm_crate(
+    a: ArrayView2<'_, f32>,
+    b: ArrayView2<'_, f32>,
+    mut c: ArrayViewMut2<'_, f32>,
+    threads: usize,
+) {
     let (m, k) = a.dim();
     let n = b.ncols();
-    let parallelism = if threads == 1 { gemm::Parallelism::None } else { gemm::Parallelism::Rayon(threads) };
-    let (cs, ars, bs) = (c.strides().to_vec(), a.strides().to_vec(), b.strides().to_vec());
+    let parallelism = if threads == 1 {
+        gemm::Parallelism::None
+    } else {
+        gemm::Parallelism::Rayon(threads)
+    };
+    let (cs, ars, bs) = (
+        c.strides().to_vec(),
+        a.strides().to_vec(),
+        b.strides().to_vec(),
+    );
     // SAFETY: the pointers and strides come from live views of the stated shapes; `c` is unique.
     unsafe {
         gemm::gemm(
@@ -163,7 +204,9 @@ fn gemm_crate(a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, mut c: ArrayViewMu
 /// Throughput counts 2 flops per lane per FMA, like the GEMM rows.
 fn bench_peak(c: &mut Criterion) {
     let mut g = c.benchmark_group("gemm");
-    g.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(20);
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20);
     const ITERS: u64 = 1 << 16;
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {

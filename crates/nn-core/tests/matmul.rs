@@ -66,7 +66,9 @@ impl<F: NdFloat> Stored<F> {
 }
 
 fn random<F: NdFloat>(rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> Array2<F> {
-    Array2::from_shape_fn((rows, cols), |_| F::from(rng.random_range(-1.0..1.0)).unwrap_or(F::zero()))
+    Array2::from_shape_fn((rows, cols), |_| {
+        F::from(rng.random_range(-1.0..1.0)).unwrap_or(F::zero())
+    })
 }
 
 /// Checks `kernel`'s `C ← αAB + βC` against [`gemm_reference`] for one shape and set of layouts:
@@ -80,7 +82,10 @@ fn check<F: NdFloat>(
     beta: f64,
     rng: &mut ChaCha8Rng,
 ) {
-    let (alpha, beta) = (F::from(alpha).unwrap_or(F::one()), F::from(beta).unwrap_or(F::one()));
+    let (alpha, beta) = (
+        F::from(alpha).unwrap_or(F::one()),
+        F::from(beta).unwrap_or(F::one()),
+    );
     let a = Stored::new(&random::<F>(m, k, rng), layouts.0);
     let b = Stored::new(&random::<F>(k, n, rng), layouts.1);
     let c0 = random::<F>(m, n, rng);
@@ -88,7 +93,13 @@ fn check<F: NdFloat>(
     let mut expected = c0.clone();
     gemm_reference(alpha, a.view(), b.view(), beta, expected.view_mut());
     let mut bound = c0.mapv(|v| v.abs() * beta.abs());
-    gemm_reference(alpha.abs(), a.logical().mapv(F::abs).view(), b.logical().mapv(F::abs).view(), beta.abs(), bound.view_mut());
+    gemm_reference(
+        alpha.abs(),
+        a.logical().mapv(F::abs).view(),
+        b.logical().mapv(F::abs).view(),
+        beta.abs(),
+        bound.view_mut(),
+    );
     gemm_with(kernel, alpha, a.view(), b.view(), beta, c.view_mut());
     let got = c.logical();
     let scale = F::from(4 * (k + 2)).unwrap_or(F::one()) * F::epsilon();
@@ -105,7 +116,11 @@ fn check<F: NdFloat>(
             !(i / cols % 2 == 0 && i % cols % 2 == 0)
         });
         for (_, &v) in untouched {
-            assert_eq!(v, F::from(7.0).unwrap_or(F::one()), "{kernel:?}: wrote outside the strided view");
+            assert_eq!(
+                v,
+                F::from(7.0).unwrap_or(F::one()),
+                "{kernel:?}: wrote outside the strided view"
+            );
         }
     }
 }
@@ -139,9 +154,29 @@ fn all_kernels_all_shapes<F: NdFloat>(seed: u64) {
                     }
                 }
             }
-            for (alpha, beta) in [(0.5, -1.5), (2.0, 1.0), (-1.0, 0.25), (0.0, 3.0), (0.0, 0.0)] {
-                check::<F>(kernel, shape, (Layout::Rows, Layout::Transposed, Layout::Rows), alpha, beta, &mut rng);
-                check::<F>(kernel, shape, (Layout::Transposed, Layout::Rows, Layout::Transposed), alpha, beta, &mut rng);
+            for (alpha, beta) in [
+                (0.5, -1.5),
+                (2.0, 1.0),
+                (-1.0, 0.25),
+                (0.0, 3.0),
+                (0.0, 0.0),
+            ] {
+                check::<F>(
+                    kernel,
+                    shape,
+                    (Layout::Rows, Layout::Transposed, Layout::Rows),
+                    alpha,
+                    beta,
+                    &mut rng,
+                );
+                check::<F>(
+                    kernel,
+                    shape,
+                    (Layout::Transposed, Layout::Rows, Layout::Transposed),
+                    alpha,
+                    beta,
+                    &mut rng,
+                );
             }
         }
     }
@@ -168,9 +203,15 @@ fn beta_zero_ignores_nan_in_c() {
             gemm_with(kernel, 1.0, a.view(), b.view(), 0.0, c.view_mut());
             let mut expected = Array2::zeros((m, n));
             gemm_reference(1.0, a.view(), b.view(), 0.0, expected.view_mut());
-            assert!(c.iter().all(|v| v.is_finite()), "{kernel:?} {m}x{k}x{n}: NaN leaked from C");
+            assert!(
+                c.iter().all(|v| v.is_finite()),
+                "{kernel:?} {m}x{k}x{n}: NaN leaked from C"
+            );
             for (g, e) in c.iter().zip(expected.iter()) {
-                assert!((g - e).abs() <= 1e-5 * (1.0 + e.abs()), "{kernel:?}: {g} vs {e}");
+                assert!(
+                    (g - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                    "{kernel:?}: {g} vs {e}"
+                );
             }
         }
     }
@@ -220,7 +261,13 @@ fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
 fn parallel_equals_serial<F: NdFloat>(seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Large enough to be split across threads (2·M·N·K well above the per-task minimum).
-    for (m, k, n) in [(128, 784, 512), (784, 128, 512), (128, 512, 784), (300, 200, 150), (256, 256, 10)] {
+    for (m, k, n) in [
+        (128, 784, 512),
+        (784, 128, 512),
+        (128, 512, 784),
+        (300, 200, 150),
+        (256, 256, 10),
+    ] {
         for layouts in [
             (Layout::Rows, Layout::Rows, Layout::Rows),
             (Layout::Transposed, Layout::Rows, Layout::Rows),
@@ -234,7 +281,9 @@ fn parallel_equals_serial<F: NdFloat>(seed: u64) {
             for kernel in KERNELS {
                 let run = |threads: usize| {
                     let mut c = Stored::new(&c0, layouts.2);
-                    in_pool(threads, || gemm_with(kernel, F::one(), a.view(), b.view(), beta, c.view_mut()));
+                    in_pool(threads, || {
+                        gemm_with(kernel, F::one(), a.view(), b.view(), beta, c.view_mut())
+                    });
                     c.logical()
                 };
                 let serial = run(1);

@@ -102,7 +102,13 @@ unsafe impl<T: Sync> Sync for Mat<T> {}
 impl<T> Mat<T> {
     /// The transpose (no copy: swaps shape and strides).
     pub(crate) fn t(self) -> Self {
-        Mat { ptr: self.ptr, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+        Mat {
+            ptr: self.ptr,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
     }
 
     /// Pointer to element `(i, j)`.
@@ -121,7 +127,13 @@ impl<T> Mat<T> {
     /// The block lies inside `self` and is not empty.
     unsafe fn block(self, r0: usize, rows: usize, c0: usize, cols: usize) -> Self {
         // SAFETY: forwarded to the caller.
-        Mat { ptr: unsafe { self.at(r0, c0) }, rows, cols, rs: self.rs, cs: self.cs }
+        Mat {
+            ptr: unsafe { self.at(r0, c0) },
+            rows,
+            cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
     }
 }
 
@@ -153,7 +165,13 @@ const MIN_WORK_PER_TASK: usize = 1 << 20;
 /// # Safety
 /// The matrices are valid for their shapes and strides, `c` is writable, does not overlap `a` or
 /// `b`, and no two of its elements share an address; the CPU supports `K`'s instructions.
-pub(crate) unsafe fn gemm<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, c: Mat<K::T>) {
+pub(crate) unsafe fn gemm<K: Micro>(
+    alpha: K::T,
+    a: Mat<K::T>,
+    b: Mat<K::T>,
+    beta: K::T,
+    c: Mat<K::T>,
+) {
     let (a, b, c) = orient::<K>(a, b, c);
     let (m, n, k) = (c.rows, c.cols, a.cols);
     let (gm, gn) = grid::<K>(m, n, k, rayon::current_num_threads());
@@ -184,13 +202,16 @@ pub(crate) unsafe fn gemm<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, bet
     });
 }
 
+/// `(A, B, C)` of one product.
+type Operands<T> = (Mat<T>, Mat<T>, Mat<T>);
+
 /// Chooses between computing `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` (both free: only strides change).
 ///
 /// A side of at most `NR` with unit stride goes to the columns (the narrow path, which does not
 /// pack `A`). Otherwise prefers the orientation with less padded work at the tile edges, and a
 /// unit column stride in `C` (the kernel then writes straight into it). Depends on shapes and
 /// strides only.
-fn orient<K: Micro>(a: Mat<K::T>, b: Mat<K::T>, c: Mat<K::T>) -> (Mat<K::T>, Mat<K::T>, Mat<K::T>) {
+fn orient<K: Micro>(a: Mat<K::T>, b: Mat<K::T>, c: Mat<K::T>) -> Operands<K::T> {
     // At most one panel of columns: the narrow path (A read in place, B one packed panel).
     if c.cols <= K::NR && c.cs == 1 {
         return (a, b, c);
@@ -248,7 +269,11 @@ thread_local! {
 }
 
 /// Runs `f` with two 64-byte-aligned packing buffers of `len_a` and `len_b` elements.
-fn with_buffers<T: NdFloat, R>(len_a: usize, len_b: usize, f: impl FnOnce(&mut [T], &mut [T]) -> R) -> R {
+fn with_buffers<T: NdFloat, R>(
+    len_a: usize,
+    len_b: usize,
+    f: impl FnOnce(&mut [T], &mut [T]) -> R,
+) -> R {
     // 64-byte alignment in elements; the element types are f32 and f64 (size 4 or 8, align ≤ 8).
     let per_line = 64 / std::mem::size_of::<T>();
     let padded_a = round_up(len_a, per_line);
@@ -286,7 +311,13 @@ fn with_buffers<T: NdFloat, R>(len_a: usize, len_b: usize, f: impl FnOnce(&mut [
 /// # Safety
 /// `src` is valid for its first `rows × kc` elements; `dst` holds `round_up(rows, width)·kc`.
 #[inline(always)]
-pub(crate) unsafe fn pack<T: NdFloat>(dst: &mut [T], src: Mat<T>, rows: usize, kc: usize, width: usize) {
+pub(crate) unsafe fn pack<T: NdFloat>(
+    dst: &mut [T],
+    src: Mat<T>,
+    rows: usize,
+    kc: usize,
+    width: usize,
+) {
     // SAFETY: forwarded contract.
     unsafe {
         match width {
@@ -322,13 +353,17 @@ unsafe fn pack_w<T: NdFloat, const W: usize>(dst: &mut [T], src: Mat<T>, rows: u
     for (p, panel) in dst.chunks_exact_mut(W * kc).take(full).enumerate() {
         let r0 = p * W;
         if src.rs == 1 {
-            // Done above.
-        } else if src.cs == 1 {
+            // Done above, in one pass over the whole source.
+            break;
+        }
+        if src.cs == 1 {
             // Row-major source: blocks of 8 steps of k from each of the `W` rows, written out
             // step by step (the block of `8·W` values stays in registers or L1).
             let mut kk = 0;
             while kk + 8 <= kc {
                 let mut block = [[T::zero(); W]; 8];
+                // A transposing copy: `i` indexes the inner dimension of `block`.
+                #[allow(clippy::needless_range_loop)]
                 for i in 0..W {
                     // SAFETY: row r0+i, columns kk..kk+8 are inside `src`, contiguous (cs = 1).
                     let row: &[T; 8] = unsafe { &*src.at(r0 + i, kk).cast::<[T; 8]>() };
@@ -357,7 +392,13 @@ unsafe fn pack_w<T: NdFloat, const W: usize>(dst: &mut [T], src: Mat<T>, rows: u
     if rows % W != 0 {
         // SAFETY: the last, partial panel starts at row full·W of `src`; forwarded contract.
         unsafe {
-            pack_any(&mut dst[full * W * kc..], src.block(full * W, rows % W, 0, kc), rows % W, kc, W);
+            pack_any(
+                &mut dst[full * W * kc..],
+                src.block(full * W, rows % W, 0, kc),
+                rows % W,
+                kc,
+                W,
+            );
         }
     }
 }
@@ -368,7 +409,11 @@ unsafe fn pack_w<T: NdFloat, const W: usize>(dst: &mut [T], src: Mat<T>, rows: u
 /// As [`pack`].
 #[inline(always)]
 unsafe fn pack_any<T: NdFloat>(dst: &mut [T], src: Mat<T>, rows: usize, kc: usize, width: usize) {
-    for (p, panel) in dst.chunks_exact_mut(width * kc).take(rows.div_ceil(width)).enumerate() {
+    for (p, panel) in dst
+        .chunks_exact_mut(width * kc)
+        .take(rows.div_ceil(width))
+        .enumerate()
+    {
         let r0 = p * width;
         let h = width.min(rows - r0);
         for (kk, out) in panel.chunks_exact_mut(width).enumerate() {
@@ -410,17 +455,34 @@ unsafe fn serial<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, 
                     let mc = K::MC.min(m - ic);
                     // SAFETY: the block is inside `A`; `abuf` holds `round_up(mc, MR)·kc` values.
                     unsafe { K::pack(abuf, a.block(ic, mc, pc, kc), mc, kc, K::MR) };
-                    for (jp, bpanel) in bbuf.chunks_exact(K::NR * kc).take(nc.div_ceil(K::NR)).enumerate() {
+                    for (jp, bpanel) in bbuf
+                        .chunks_exact(K::NR * kc)
+                        .take(nc.div_ceil(K::NR))
+                        .enumerate()
+                    {
                         let j = jc + jp * K::NR;
                         let cols = K::NR.min(n - j);
-                        for (ip, apanel) in abuf.chunks_exact(K::MR * kc).take(mc.div_ceil(K::MR)).enumerate() {
+                        for (ip, apanel) in abuf
+                            .chunks_exact(K::MR * kc)
+                            .take(mc.div_ceil(K::MR))
+                            .enumerate()
+                        {
                             let i = ic + ip * K::MR;
                             let rows = K::MR.min(m - i);
                             // SAFETY: the tile (i.., j..) of `rows × cols` is inside `C`, the panels
                             // hold `kc` steps.
                             unsafe {
                                 tile::<K>(c.block(i, rows, j, cols), K::NR, beta_here, |ct, rs| {
-                                    K::kernel(kc, apanel.as_ptr(), bpanel.as_ptr(), ct, rs, rows, alpha, beta_here)
+                                    K::kernel(
+                                        kc,
+                                        apanel.as_ptr(),
+                                        bpanel.as_ptr(),
+                                        ct,
+                                        rs,
+                                        rows,
+                                        alpha,
+                                        beta_here,
+                                    )
                                 });
                             }
                         }
@@ -438,7 +500,14 @@ unsafe fn serial<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, 
 ///
 /// # Safety
 /// As [`gemm`], and `1 ≤ n ≤ NR`.
-unsafe fn narrow<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, c: Mat<K::T>, kc_max: usize) {
+unsafe fn narrow<K: Micro>(
+    alpha: K::T,
+    a: Mat<K::T>,
+    b: Mat<K::T>,
+    beta: K::T,
+    c: Mat<K::T>,
+    kc_max: usize,
+) {
     let (m, n, k) = (c.rows, c.cols, a.cols);
     let is_narrow = 2 * n <= K::NR;
     let width = if is_narrow { K::NR / 2 } else { K::NR };
@@ -464,7 +533,9 @@ unsafe fn narrow<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, 
                 // SAFETY: the tile is inside `C`; `A` and the panel hold `kc` steps.
                 unsafe {
                     tile::<K>(c.block(i, rows, 0, n), width, beta_here, |ct, rs| {
-                        K::kernel_strided(is_narrow, kc, ap, rs_a, cs_a, bp, ct, rs, rows, alpha, beta_here)
+                        K::kernel_strided(
+                            is_narrow, kc, ap, rs_a, cs_a, bp, ct, rs, rows, alpha, beta_here,
+                        )
                     });
                 }
             }
@@ -481,7 +552,12 @@ unsafe fn narrow<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, 
 /// `c` is a valid writable tile of at most `MR × width`, `width ≤ NR`; `run` writes at most
 /// `c.rows` rows of `width` values at the pointer it is given.
 #[inline(always)]
-unsafe fn tile<K: Micro>(c: Mat<K::T>, width: usize, beta: K::T, run: impl FnOnce(*mut K::T, isize)) {
+unsafe fn tile<K: Micro>(
+    c: Mat<K::T>,
+    width: usize,
+    beta: K::T,
+    run: impl FnOnce(*mut K::T, isize),
+) {
     if c.cols == width && c.cs == 1 {
         run(c.ptr, c.rs);
         return;

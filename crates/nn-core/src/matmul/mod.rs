@@ -66,7 +66,8 @@ impl Kernel {
             Kernel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2Fma => {
-                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
             }
             #[cfg(not(target_arch = "x86_64"))]
             Kernel::Avx512 | Kernel::Avx2Fma => false,
@@ -113,7 +114,13 @@ impl Kernel {
 /// gemm(2.0, x.t(), w.view(), 1.0, out.view_mut());
 /// assert_eq!(out, array![[9.0_f32, 7.0], [13.0, 9.0]]);
 /// ```
-pub fn gemm<F: NdFloat>(alpha: F, a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, beta: F, c: ArrayViewMut2<'_, F>) {
+pub fn gemm<F: NdFloat>(
+    alpha: F,
+    a: ArrayView2<'_, F>,
+    b: ArrayView2<'_, F>,
+    beta: F,
+    c: ArrayViewMut2<'_, F>,
+) {
     gemm_with(Kernel::detect(), alpha, a, b, beta, c);
 }
 
@@ -160,7 +167,13 @@ pub fn gemm_with<F: NdFloat>(
     let kernel = kernel.usable();
     if kernel != Kernel::Portable {
         let (ra, rb) = (raw(&a), raw(&b));
-        let rc = Mat { ptr: c.as_mut_ptr(), rows: m, cols: n, rs: c.strides()[0], cs: c.strides()[1] };
+        let rc = Mat {
+            ptr: c.as_mut_ptr(),
+            rows: m,
+            cols: n,
+            rs: c.strides()[0],
+            cs: c.strides()[1],
+        };
         if simd_gemm(kernel, alpha, ra, rb, beta, rc) {
             return;
         }
@@ -201,7 +214,13 @@ pub fn matmul<F: NdFloat>(a: ArrayView2<'_, F>, b: ArrayView2<'_, F>) -> Array2<
 /// gemm_reference(1.0, a.view(), a.view(), -1.0, c.view_mut());
 /// assert_eq!(c, array![[6.0, 10.0], [15.0, 21.0]]);
 /// ```
-pub fn gemm_reference<F: NdFloat>(alpha: F, a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, beta: F, mut c: ArrayViewMut2<'_, F>) {
+pub fn gemm_reference<F: NdFloat>(
+    alpha: F,
+    a: ArrayView2<'_, F>,
+    b: ArrayView2<'_, F>,
+    beta: F,
+    mut c: ArrayViewMut2<'_, F>,
+) {
     let (m, k) = a.dim();
     let n = b.ncols();
     assert!(
@@ -218,7 +237,11 @@ pub fn gemm_reference<F: NdFloat>(alpha: F, a: ArrayView2<'_, F>, b: ArrayView2<
                 sum += a[[i, p]] * b[[p, j]];
             }
             let old = c[[i, j]];
-            c[[i, j]] = if beta == F::zero() { alpha * sum } else { alpha * sum + beta * old };
+            c[[i, j]] = if beta == F::zero() {
+                alpha * sum
+            } else {
+                alpha * sum + beta * old
+            };
         }
     }
 }
@@ -234,7 +257,13 @@ fn scale<F: NdFloat>(beta: F, mut c: ArrayViewMut2<'_, F>) {
 
 /// A raw, read-only description of a view (the pointer is only ever read through).
 fn raw<F>(v: &ArrayView2<'_, F>) -> Mat<F> {
-    Mat { ptr: v.as_ptr().cast_mut(), rows: v.nrows(), cols: v.ncols(), rs: v.strides()[0], cs: v.strides()[1] }
+    Mat {
+        ptr: v.as_ptr().cast_mut(),
+        rows: v.nrows(),
+        cols: v.ncols(),
+        rs: v.strides()[0],
+        cs: v.strides()[1],
+    }
 }
 
 /// Rows of `C` per portable chunk: fixed, so the chunking (and so the result) does not depend on
@@ -242,40 +271,65 @@ fn raw<F>(v: &ArrayView2<'_, F>) -> Mat<F> {
 const PORTABLE_ROWS: usize = 64;
 
 /// The portable path: `general_mat_mul` on disjoint 64-row chunks of `C`, in parallel when large.
-fn portable<F: NdFloat>(alpha: F, a: ArrayView2<'_, F>, b: ArrayView2<'_, F>, beta: F, mut c: ArrayViewMut2<'_, F>) {
+fn portable<F: NdFloat>(
+    alpha: F,
+    a: ArrayView2<'_, F>,
+    b: ArrayView2<'_, F>,
+    beta: F,
+    mut c: ArrayViewMut2<'_, F>,
+) {
     if beta == F::zero() {
         c.fill(F::zero());
     }
     let (m, k) = a.dim();
     let work = m.saturating_mul(b.ncols()).saturating_mul(k);
     if m <= PORTABLE_ROWS || work < 2 << 20 {
-        for (a, mut c) in a.axis_chunks_iter(Axis(0), PORTABLE_ROWS).zip(c.axis_chunks_iter_mut(Axis(0), PORTABLE_ROWS)) {
+        for (a, mut c) in a
+            .axis_chunks_iter(Axis(0), PORTABLE_ROWS)
+            .zip(c.axis_chunks_iter_mut(Axis(0), PORTABLE_ROWS))
+        {
             general_mat_mul(alpha, &a, &b, beta, &mut c);
         }
     } else {
         a.axis_chunks_iter(Axis(0), PORTABLE_ROWS)
             .into_par_iter()
-            .zip(c.axis_chunks_iter_mut(Axis(0), PORTABLE_ROWS).into_par_iter())
+            .zip(
+                c.axis_chunks_iter_mut(Axis(0), PORTABLE_ROWS)
+                    .into_par_iter(),
+            )
             .for_each(|(a, mut c)| general_mat_mul(alpha, &a, &b, beta, &mut c));
     }
 }
 
 /// Reinterprets a `Mat<F>` as `Mat<T>` when `F` and `T` are the same type.
 fn cast_mat<F: 'static, T: 'static>(m: Mat<F>) -> Option<Mat<T>> {
-    (TypeId::of::<F>() == TypeId::of::<T>())
-        .then_some(Mat { ptr: m.ptr.cast::<T>(), rows: m.rows, cols: m.cols, rs: m.rs, cs: m.cs })
+    (TypeId::of::<F>() == TypeId::of::<T>()).then_some(Mat {
+        ptr: m.ptr.cast::<T>(),
+        rows: m.rows,
+        cols: m.cols,
+        rs: m.rs,
+        cs: m.cs,
+    })
 }
 
 /// Reinterprets a scalar `F` as `T` when they are the same type.
 fn cast_scalar<F: 'static + Copy, T: 'static + Copy>(x: F) -> Option<T> {
     // SAFETY: only when `F` and `T` are the same type.
-    (TypeId::of::<F>() == TypeId::of::<T>()).then(|| unsafe { std::mem::transmute_copy::<F, T>(&x) })
+    (TypeId::of::<F>() == TypeId::of::<T>())
+        .then(|| unsafe { std::mem::transmute_copy::<F, T>(&x) })
 }
 
 /// Runs the packed GEMM with the SIMD kernel `kernel` (already checked as supported) for `f32`
 /// and `f64`; returns `false` (having done nothing) for other element types or architectures.
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
-fn simd_gemm<F: NdFloat>(kernel: Kernel, alpha: F, a: Mat<F>, b: Mat<F>, beta: F, c: Mat<F>) -> bool {
+fn simd_gemm<F: NdFloat>(
+    kernel: Kernel,
+    alpha: F,
+    a: Mat<F>,
+    b: Mat<F>,
+    beta: F,
+    c: Mat<F>,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         macro_rules! run {
