@@ -28,7 +28,9 @@ const ACTIVATIONS: [(&str, Activation); 10] = [
 
 fn activations(c: &mut Criterion) {
     let mut g = c.benchmark_group("activations");
-    g.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
     for (label, n) in [("1M", 1usize << 20), ("16M", 1 << 24)] {
         let x = test_vector(n, 1);
         let dout = test_vector(n, 2);
@@ -49,7 +51,10 @@ fn activations(c: &mut Criterion) {
                 g.bench_function(BenchmarkId::new(format!("{name}_forward"), &value), |b| {
                     b.iter(|| {
                         pool.install(|| {
-                            act.forward_into(ArrayView1::from(black_box(&x[..])), ArrayViewMut1::from(&mut y[..]))
+                            act.forward_into(
+                                ArrayView1::from(black_box(&x[..])),
+                                ArrayViewMut1::from(&mut y[..]),
+                            )
                         })
                     })
                 });

@@ -56,11 +56,12 @@ pub fn saturated_fraction<F: NdFloat, D: Dimension>(
     Ok(count as f64 / x.len() as f64)
 }
 
-/// The fraction of units (columns of `y`) that output 0 (or less) for every sample of the batch:
-/// dead ReLUs, which will never receive gradient again.
+/// The fraction of units (columns of `x`) whose local gradient `f'(x)` is exactly 0 for every
+/// sample of the batch: dead ReLUs, which will never receive gradient again. (Leaky ReLU, ELU
+/// and the smooth activations cannot die: their gradient is never exactly 0 on finite inputs.)
 ///
 /// # Shapes
-/// `y` is the activation's output, `(N, H)`.
+/// `x` is the activation's input (the pre-activations), `(N, H)`.
 ///
 /// # Errors
 /// [`ActivationError::EmptyInput`] if `N` or `H` is 0.
@@ -68,21 +69,23 @@ pub fn saturated_fraction<F: NdFloat, D: Dimension>(
 /// # Example
 /// ```
 /// use ndarray::array;
-/// let y = array![[0.0_f32, 1.0, 0.0], [0.0, 0.0, 2.0]];
-/// assert_eq!(nn_activations::diagnostics::dead_fraction(y.view())?, 1.0 / 3.0);
+/// use nn_activations::{diagnostics, Activation};
+/// let x = array![[-1.0_f32, 1.0, -3.0], [-2.0, -1.0, 2.0]];
+/// assert_eq!(diagnostics::dead_fraction(Activation::Relu, x.view())?, 1.0 / 3.0);
+/// assert_eq!(diagnostics::dead_fraction(Activation::leaky_relu(), x.view())?, 0.0);
 /// # Ok::<(), nn_activations::ActivationError>(())
 /// ```
-pub fn dead_fraction<F: NdFloat>(y: ArrayView2<'_, F>) -> Result<f64> {
-    if y.is_empty() {
+pub fn dead_fraction<F: NdFloat>(act: Activation, x: ArrayView2<'_, F>) -> Result<f64> {
+    if x.is_empty() {
         return Err(ActivationError::EmptyInput {
             op: "dead_fraction",
         });
     }
-    let dead = y
+    let dead = x
         .axis_iter(Axis(1))
-        .filter(|col| col.iter().all(|&v| v <= F::zero()))
+        .filter(|col| col.iter().all(|&v| act.derivative(v) == F::zero()))
         .count();
-    Ok(dead as f64 / y.ncols() as f64)
+    Ok(dead as f64 / x.ncols() as f64)
 }
 
 /// The mean of all outputs, summed in `f64` (0 for zero-centred activations such as tanh).
@@ -115,7 +118,7 @@ pub struct ActivationStats {
     pub std: f64,
     /// Fraction of elements with `|f'(x)| <` [`SATURATION_THRESHOLD`].
     pub saturated: f64,
-    /// Fraction of units that output 0 for every sample (see [`dead_fraction`]).
+    /// Fraction of units with zero gradient for every sample (see [`dead_fraction`]).
     pub dead: f64,
 }
 
@@ -144,6 +147,6 @@ pub fn stats<F: NdFloat>(act: Activation, x: ArrayView2<'_, F>) -> Result<Activa
         mean,
         std: var.sqrt(),
         saturated: saturated_fraction(act, x, SATURATION_THRESHOLD)?,
-        dead: dead_fraction(y.view())?,
+        dead: dead_fraction(act, x)?,
     })
 }

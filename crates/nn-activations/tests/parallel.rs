@@ -156,7 +156,10 @@ fn bad_input_gives_typed_errors() {
         })
     ));
     assert!(matches!(
-        nn_activations::diagnostics::dead_fraction(Array2::<f32>::zeros((0, 3)).view()),
+        nn_activations::diagnostics::dead_fraction(
+            Activation::Relu,
+            Array2::<f32>::zeros((0, 3)).view()
+        ),
         Err(ActivationError::EmptyInput { .. })
     ));
 }
