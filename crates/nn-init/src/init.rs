@@ -630,3 +630,128 @@ impl std::fmt::Display for Init {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_std(init: Init, fan_in: usize, fan_out: usize, expected: f64) {
+        let got = init.std(fan_in, fan_out).expect("valid initialiser");
+        assert!((got - expected).abs() < 1e-9, "{init}: {got} vs {expected}");
+    }
+
+    #[test]
+    fn std_formulas_match_published_values() {
+        // He normal, fan_in 500: √(2/500) = 0.0632456 (the notes' randn / sqrt(fan_in / 2)).
+        check_std(Init::he(Activation::Relu), 500, 100, 0.063_245_553_2);
+        // He with Leaky ReLU slope 0.01 (PyTorch calculate_gain), fan_in 100:
+        // gain √(2 / 1.0001) = 1.4141428, std = gain / 10.
+        check_std(
+            Init::he(Activation::LeakyRelu { slope: 0.01 }),
+            100,
+            7,
+            0.141_414_284_7,
+        );
+        // tanh gain 5/3 (PyTorch calculate_gain), fan_out mode with fan_out 25: (5/3)/5.
+        let he_tanh_out = Init::He {
+            distribution: Distribution::Uniform,
+            mode: FanMode::FanOut,
+            activation: Activation::Tanh,
+        };
+        check_std(he_tanh_out, 9, 25, 1.0 / 3.0);
+        // Glorot (784, 256): √(2/1040) = 0.0438529.
+        check_std(Init::glorot_normal(), 784, 256, 0.043_852_900_97);
+        // Xavier / LeCun (notes): 1/√fan_in.
+        check_std(Init::xavier(), 400, 3, 0.05);
+        check_std(Init::lecun_normal(), 400, 3, 0.05);
+        // U[-1, 3]: 4 / √12.
+        check_std(
+            Init::Uniform {
+                low: -1.0,
+                high: 3.0,
+            },
+            1,
+            1,
+            1.154_700_538_4,
+        );
+        // Orthogonal (100, 25): each of 25 unit columns spread over 100 rows: 1/√100.
+        check_std(Init::Orthogonal { gain: 2.0 }, 100, 25, 0.2);
+        check_std(Init::Zeros, 3, 3, 0.0);
+    }
+
+    #[test]
+    fn truncation_factor_matches_keras() {
+        // Keras VarianceScaling divides by .87962566103423978, the std of N(0,1) cut at ±2.
+        assert!((truncated_std_factor(2.0) - 0.879_625_661_034_239_8).abs() < 1e-12);
+        // Cutting far out changes nothing.
+        assert!((truncated_std_factor(50.0) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn recommendations_follow_the_activation() {
+        assert_eq!(Init::recommended_for(Activation::Tanh), Init::xavier());
+        assert_eq!(
+            Init::recommended_for(Activation::Selu),
+            Init::lecun_normal()
+        );
+        assert_eq!(
+            Init::recommended_for(Activation::Relu),
+            Init::he(Activation::Relu)
+        );
+        let leaky = Activation::LeakyRelu { slope: 0.2 };
+        assert_eq!(Init::recommended_for(leaky), Init::he(leaky));
+        assert_eq!(Init::default(), Init::he(Activation::Relu));
+    }
+
+    #[test]
+    fn serde_round_trips() {
+        let inits = [
+            Init::Zeros,
+            Init::small_random(),
+            Init::truncated_normal(0.02),
+            Init::glorot_uniform(),
+            Init::He {
+                distribution: Distribution::Uniform,
+                mode: FanMode::FanOut,
+                activation: Activation::LeakyRelu { slope: 0.1 },
+            },
+            Init::Orthogonal { gain: 1.0 },
+        ];
+        for init in inits {
+            let json = serde_json::to_string(&init).expect("serialisable");
+            let back: Init = serde_json::from_str(&json).expect("round trip");
+            assert_eq!(back, init, "{json}");
+        }
+        let json = serde_json::to_string(&Init::xavier()).expect("serialisable");
+        assert_eq!(json, r#"{"kind":"xavier","distribution":"normal"}"#);
+        for bias in [BiasInit::Zeros, BiasInit::RELU] {
+            let json = serde_json::to_string(&bias).expect("serialisable");
+            assert_eq!(
+                serde_json::from_str::<BiasInit>(&json).expect("round trip"),
+                bias
+            );
+        }
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(Init::small_random().to_string(), "normal(0, 0.01)");
+        assert_eq!(
+            Init::he(Activation::Relu).to_string(),
+            "he normal (fan_in, relu gain 1.4142)"
+        );
+        assert_eq!(
+            Init::glorot_uniform().to_string(),
+            "glorot uniform (gain 1)"
+        );
+    }
+
+    #[test]
+    fn autotraits() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Init>();
+        assert_send_sync::<BiasInit>();
+        assert_send_sync::<crate::InitError>();
+        assert_send_sync::<crate::InitStatsReport>();
+    }
+}

@@ -6,9 +6,8 @@
 
 use crate::error::{InitError, Result};
 use crate::init::{BiasInit, Init};
-use crate::sample::lit;
-use ndarray::{Array2, ArrayView2, Axis, NdFloat, Zip};
-use nn_activations::{Activation, Saved};
+use ndarray::{Array2, ArrayView2, NdFloat};
+use nn_activations::{diagnostics, Activation, Saved};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -20,7 +19,8 @@ use std::fmt;
 /// backward: dHₗ ~ N(0, 1) at the top;  dZₗ = dHₗ ⊙ f'(Zₗ);  dWₗ = Hₗ₋₁ᵀ dZₗ;  dHₗ₋₁ = dZₗ Wₗᵀ
 /// ```
 /// Default: `N = 1000`, `D = 500`, `L = 10` hidden layers of `H = 500` units, tanh,
-/// `0.01 * randn` weights, zero biases, 20 histogram bins, saturation below `|f'| = 0.05`.
+/// `0.01 * randn` weights, zero biases, 20 histogram bins, saturation below `|f'| = 0.01`
+/// (nn-activations' `diagnostics::SATURATION_THRESHOLD`; tanh: `|z| > 3.0`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct InitStatsConfig {
@@ -56,7 +56,7 @@ impl Default for InitStatsConfig {
             bias: BiasInit::Zeros,
             activation: Activation::Tanh,
             bins: 20,
-            saturation_threshold: 0.05,
+            saturation_threshold: diagnostics::SATURATION_THRESHOLD,
         }
     }
 }
@@ -155,8 +155,8 @@ pub struct LayerStats {
     /// Fraction of activations whose local gradient `|f'(Zₗ)|` is below the threshold
     /// (tanh/sigmoid near ±1 or 0/1; ReLU on its negative side).
     pub saturated_fraction: f64,
-    /// Fraction of units (columns) below the threshold for every example of the batch: dead
-    /// ReLUs, or tanh units stuck at ±1. They pass no gradient at all.
+    /// Fraction of units (columns) whose local gradient is exactly 0 for every example of the
+    /// batch: dead ReLUs, which pass no gradient at all (nn-activations' `dead_fraction`).
     pub dead_fraction: f64,
     /// Mean local gradient `|f'(Zₗ)|`.
     pub mean_local_gradient: f64,
@@ -274,25 +274,17 @@ pub fn init_stats<F: NdFloat, R: Rng + ?Sized>(
         let z = input.dot(&w) + &b;
         let y = act.forward(z.view());
 
-        // Local gradients |f'(z)| and which are saturated, per entry and per unit.
-        let mut local = Array2::<F>::zeros(z.raw_dim());
-        Zip::from(&mut local)
-            .and(&z)
-            .for_each(|g, &zi| *g = act.derivative(zi).abs());
-        let lit_t = lit::<F>(threshold);
-        let saturated = local.iter().filter(|&&g| g < lit_t).count();
-        let dead = local
-            .axis_iter(Axis(1))
-            .filter(|col| col.iter().all(|&g| g < lit_t))
-            .count();
-        let (mean_local, _, _) = moments(local.iter().copied());
+        // Saturation and dead units from nn-activations' diagnostics (on the pre-activations).
+        let saturated_fraction = diagnostics::saturated_fraction(act, z.view(), threshold)?;
+        let dead_fraction = diagnostics::dead_fraction(act, z.view())?;
+        let (mean_local, _, _) = moments(z.iter().map(|&zi| act.derivative(zi).abs()));
         let (mean, std, values) = moments(y.iter().copied());
         layers.push(LayerStats {
             layer,
             mean,
             std,
-            saturated_fraction: saturated as f64 / local.len() as f64,
-            dead_fraction: dead as f64 / h as f64,
+            saturated_fraction,
+            dead_fraction,
             mean_local_gradient: mean_local,
             grad_std: 0.0,
             weight_grad_std: 0.0,

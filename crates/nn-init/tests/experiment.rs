@@ -63,12 +63,12 @@ fn tanh_with_small_random_weights_collapses_to_zero() {
 #[test]
 fn tanh_with_large_random_weights_saturates() {
     let r = run(Activation::Tanh, Init::large_random());
-    // Pre-activations have std ≈ √H · rms(h) ≈ √300 ≈ 17. A unit is saturated when
-    // 1 - tanh²(z) < 0.05, i.e. |z| > 2.18; P(|z| ≤ 2.18) ≈ 2 · 2.18 / (17 √(2π)) ≈ 0.10, so
-    // ≈ 90 % are saturated. We require 85 %. The mean local gradient is
+    // Pre-activations have std ≈ √H · rms(h) ≈ √300 ≈ 17. A unit counts as saturated when
+    // 1 - tanh²(z) < 0.01, i.e. |z| > 2.99; P(|z| ≤ 2.99) ≈ 2 · 2.99 / (17 √(2π)) ≈ 0.14, so
+    // ≈ 86 % are saturated. We require 80 %. The mean local gradient is
     // E sech²(z) ≈ 2 / (17 √(2π)) ≈ 0.047; we require < 0.1 (Xavier gives > 0.5).
     for l in &r.layers {
-        assert!(l.saturated_fraction > 0.85, "layer {}\n{r}", l.layer);
+        assert!(l.saturated_fraction > 0.8, "layer {}\n{r}", l.layer);
         assert!(l.mean_local_gradient < 0.1, "layer {}\n{r}", l.layer);
         // Almost all activations sit at ±1: |tanh z| > 0.9 needs |z| > 1.47, which fails with
         // probability ≈ 2 · 1.47 / (17 √(2π)) ≈ 0.07; so the two outer bins of 20 over [-1, 1]
