@@ -15,7 +15,7 @@
 //! the thread count; fitting in batches of any size differs from a single fit only by rounding (≪ 1e-9 relative).
 
 use crate::error::{PreprocessError, Result};
-use crate::shape::{ImageShape, Layout};
+use crate::shape::ImageShape;
 use ndarray::{Array1, Array2, ArrayView2, Axis, NdFloat};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -129,70 +129,49 @@ impl GroupMoments {
 }
 
 /// Exact two-pass moments of a chunk of rows (row-major slice of `rows × d` values).
-fn chunk_moments<F: NdFloat>(data: &[F], d: usize, scope: &Scope) -> GroupMoments {
+///
+/// Both passes run per feature over the rows (independent accumulators, so they vectorise); per-channel statistics
+/// then add up the features of each channel (`group[j]` is the channel of feature `j`), whatever the layout.
+fn chunk_moments<F: NdFloat>(data: &[F], d: usize, scope: &Scope, group: &[usize]) -> GroupMoments {
     let rows = data.len() / d;
     let g = scope.groups(d);
-    let mut sum = vec![0.0f64; g];
-    let mut m2 = vec![0.0f64; g];
     let per_sample = (d / g) as u64;
     let count = rows as u64 * per_sample;
-    match scope {
-        Scope::PerFeature => {
-            for row in data.chunks_exact(d) {
-                for (s, &v) in sum.iter_mut().zip(row) {
-                    *s += to_f64(v);
-                }
-            }
-            let mean: Vec<f64> = sum.iter().map(|s| s / rows as f64).collect();
-            for row in data.chunks_exact(d) {
-                for ((m, &mu), &v) in m2.iter_mut().zip(&mean).zip(row) {
-                    let e = to_f64(v) - mu;
-                    *m += e * e;
-                }
-            }
-            GroupMoments { count, mean, m2 }
+    let mut sum = vec![0.0f64; d];
+    for row in data.chunks_exact(d) {
+        for (s, &v) in sum.iter_mut().zip(row) {
+            *s += to_f64(v);
         }
-        Scope::PerChannel(shape) => {
-            let plane = shape.height * shape.width;
-            let c = shape.channels;
-            match shape.layout {
-                Layout::Nchw => {
-                    for row in data.chunks_exact(d) {
-                        for (s, p) in sum.iter_mut().zip(row.chunks_exact(plane)) {
-                            *s += p.iter().map(|&v| to_f64(v)).sum::<f64>();
-                        }
-                    }
-                    let mean: Vec<f64> = sum.iter().map(|s| s / count as f64).collect();
-                    for row in data.chunks_exact(d) {
-                        for ((m, &mu), p) in m2.iter_mut().zip(&mean).zip(row.chunks_exact(plane)) {
-                            *m += p
-                                .iter()
-                                .map(|&v| {
-                                    let e = to_f64(v) - mu;
-                                    e * e
-                                })
-                                .sum::<f64>();
-                        }
-                    }
-                    GroupMoments { count, mean, m2 }
+    }
+    let reduce = |per_feature: &[f64]| -> Vec<f64> {
+        match scope {
+            Scope::PerFeature => per_feature.to_vec(),
+            Scope::PerChannel(_) => {
+                let mut out = vec![0.0f64; g];
+                for (&v, &k) in per_feature.iter().zip(group) {
+                    out[k] += v;
                 }
-                Layout::Nhwc => {
-                    for px in data.chunks_exact(c) {
-                        for (s, &v) in sum.iter_mut().zip(px) {
-                            *s += to_f64(v);
-                        }
-                    }
-                    let mean: Vec<f64> = sum.iter().map(|s| s / count as f64).collect();
-                    for px in data.chunks_exact(c) {
-                        for ((m, &mu), &v) in m2.iter_mut().zip(&mean).zip(px) {
-                            let e = to_f64(v) - mu;
-                            *m += e * e;
-                        }
-                    }
-                    GroupMoments { count, mean, m2 }
-                }
+                out
             }
         }
+    };
+    let mean: Vec<f64> = reduce(&sum).iter().map(|s| s / count as f64).collect();
+    let mean_per_feature: Vec<f64> = match scope {
+        Scope::PerFeature => mean.clone(),
+        Scope::PerChannel(_) => group.iter().map(|&k| mean[k]).collect(),
+    };
+    let mut m2 = sum;
+    m2.iter_mut().for_each(|v| *v = 0.0);
+    for row in data.chunks_exact(d) {
+        for ((m, &mu), &v) in m2.iter_mut().zip(&mean_per_feature).zip(row) {
+            let e = to_f64(v) - mu;
+            *m += e * e;
+        }
+    }
+    GroupMoments {
+        count,
+        mean,
+        m2: reduce(&m2),
     }
 }
 
@@ -298,17 +277,19 @@ impl Moments {
             mean: vec![0.0; self.scope.groups(d)],
             m2: vec![0.0; self.scope.groups(d)],
         };
-        let window = rayon::current_num_threads().max(1) * 4;
+        let group_of: Vec<usize> = (0..d).map(|j| self.scope.group_of(j)).collect();
+        // Windows only bound the memory of the per-chunk results; the merge order is the chunk order either way.
+        let window = rayon::current_num_threads().max(1) * 32;
         for group in chunks.chunks(window) {
             let parts: Vec<GroupMoments> = if group.len() == 1 || data.len() < 4 * CHUNK_ELEMS {
                 group
                     .iter()
-                    .map(|c| chunk_moments(c, d, &self.scope))
+                    .map(|c| chunk_moments(c, d, &self.scope, &group_of))
                     .collect()
             } else {
                 group
                     .par_iter()
-                    .map(|c| chunk_moments(c, d, &self.scope))
+                    .map(|c| chunk_moments(c, d, &self.scope, &group_of))
                     .collect()
             };
             for p in &parts {
