@@ -268,6 +268,33 @@ fn parallel_updates_equal_serial_ones_bit_for_bit() {
 }
 
 #[test]
+fn strided_views_get_the_same_update_as_contiguous_ones() {
+    // Every other element of a longer array (stride 2) against a contiguous copy of the same values.
+    let n = 37;
+    let g = Array1::from(values(n, 5));
+    for cfg in all_configs() {
+        let mut backing = Array1::from(values(2 * n, 6));
+        let mut contiguous = backing.slice(ndarray::s![..;2]).to_owned();
+        let (mut a, mut b) = (
+            Optimizer::<f32>::new(cfg).unwrap(),
+            Optimizer::<f32>::new(cfg).unwrap(),
+        );
+        for _ in 0..3 {
+            a.step(0.01, "w", backing.slice_mut(ndarray::s![..;2]), g.view())
+                .unwrap();
+            b.step(0.01, "w", contiguous.view_mut(), g.view()).unwrap();
+        }
+        assert_eq!(backing.slice(ndarray::s![..;2]), contiguous, "{cfg:?}");
+        // The elements in between are untouched.
+        let original = Array1::from(values(2 * n, 6));
+        assert_eq!(
+            backing.slice(ndarray::s![1..;2]),
+            original.slice(ndarray::s![1..;2])
+        );
+    }
+}
+
+#[test]
 fn checkpoint_and_resume_equals_an_uninterrupted_run() {
     let q = Quadratic::new(6);
     for cfg in all_configs() {

@@ -132,7 +132,7 @@ pub enum BiasCorrection {
 /// ZeroDebiased:
 ///     e ← decay·e + (1 − decay)·θ   (e starts at 0);   θ̄ = e / (1 − decayᵗ)
 /// ```
-/// Serde-serialisable for checkpoints.
+/// Serde-serialisable for checkpoints (the decay is validated again on load).
 ///
 /// # Example
 /// ```
@@ -145,10 +145,45 @@ pub enum BiasCorrection {
 /// # Ok::<(), nn_train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "EmaParts<F>", into = "EmaParts<F>")]
+#[serde(bound(
+    serialize = "F: Serialize + Clone",
+    deserialize = "F: Deserialize<'de>"
+))]
 pub struct Ema<F> {
     decay: f64,
     bias_correction: BiasCorrection,
     averages: BTreeMap<String, Averaged<F>>,
+}
+
+/// The serialised form of an [`Ema`].
+#[derive(Serialize, Deserialize)]
+struct EmaParts<F> {
+    decay: f64,
+    bias_correction: BiasCorrection,
+    averages: BTreeMap<String, Averaged<F>>,
+}
+
+impl<F> From<Ema<F>> for EmaParts<F> {
+    fn from(e: Ema<F>) -> Self {
+        Self {
+            decay: e.decay,
+            bias_correction: e.bias_correction,
+            averages: e.averages,
+        }
+    }
+}
+
+impl<F> TryFrom<EmaParts<F>> for Ema<F> {
+    type Error = TrainError;
+    fn try_from(p: EmaParts<F>) -> Result<Self> {
+        check_unit_open("decay", p.decay)?;
+        Ok(Self {
+            decay: p.decay,
+            bias_correction: p.bias_correction,
+            averages: p.averages,
+        })
+    }
 }
 
 impl<F: NdFloat> Ema<F> {
@@ -250,8 +285,12 @@ mod tests {
             assert!((zero.averaged("w").unwrap()[0] - want_zero[i]).abs() < 1e-12);
         }
         assert_eq!(copy.count("w"), 3);
-        let back: Ema<f64> = serde_json::from_str(&serde_json::to_string(&zero).unwrap()).unwrap();
+        let text = serde_json::to_string(&zero).unwrap();
+        let back: Ema<f64> = serde_json::from_str(&text).unwrap();
         assert_eq!(back, zero);
+        let bad = text.replace("\"decay\":0.5", "\"decay\":1.5");
+        assert_ne!(bad, text);
+        assert!(serde_json::from_str::<Ema<f64>>(&bad).is_err());
     }
 
     #[test]
