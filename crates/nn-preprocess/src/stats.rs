@@ -60,8 +60,9 @@ impl Scope {
     }
 }
 
-/// Number of values one chunk holds (about 128 KiB of f32): chunks stay in L2 for the second pass.
-const CHUNK_ELEMS: usize = 1 << 15;
+/// Number of values one chunk holds (512 KiB of f32): chunks stay in L2 for the second pass, and the per-chunk work
+/// of `O(D)` (allocation, merge) stays small beside the `O(rows·D)` passes.
+const CHUNK_ELEMS: usize = 1 << 17;
 
 /// Returns the first non-finite value of `x` as `(row, col, value)`, scanning in row order.
 pub(crate) fn find_non_finite<F: NdFloat>(x: ArrayView2<'_, F>) -> Option<(usize, usize, f64)> {
@@ -143,9 +144,9 @@ fn chunk_moments<F: NdFloat>(data: &[F], d: usize, scope: &Scope, group: &[usize
             *s += to_f64(v);
         }
     }
-    let reduce = |per_feature: &[f64]| -> Vec<f64> {
+    let reduce = |per_feature: Vec<f64>| -> Vec<f64> {
         match scope {
-            Scope::PerFeature => per_feature.to_vec(),
+            Scope::PerFeature => per_feature,
             Scope::PerChannel(_) => {
                 let mut out = vec![0.0f64; g];
                 for (&v, &k) in per_feature.iter().zip(group) {
@@ -155,15 +156,18 @@ fn chunk_moments<F: NdFloat>(data: &[F], d: usize, scope: &Scope, group: &[usize
             }
         }
     };
-    let mean: Vec<f64> = reduce(&sum).iter().map(|s| s / count as f64).collect();
-    let mean_per_feature: Vec<f64> = match scope {
-        Scope::PerFeature => mean.clone(),
-        Scope::PerChannel(_) => group.iter().map(|&k| mean[k]).collect(),
+    let mean: Vec<f64> = reduce(sum).iter().map(|s| s / count as f64).collect();
+    let expanded: Vec<f64>;
+    let mean_per_feature: &[f64] = match scope {
+        Scope::PerFeature => &mean,
+        Scope::PerChannel(_) => {
+            expanded = group.iter().map(|&k| mean[k]).collect();
+            &expanded
+        }
     };
-    let mut m2 = sum;
-    m2.iter_mut().for_each(|v| *v = 0.0);
+    let mut m2 = vec![0.0f64; d];
     for row in data.chunks_exact(d) {
-        for ((m, &mu), &v) in m2.iter_mut().zip(&mean_per_feature).zip(row) {
+        for ((m, &mu), &v) in m2.iter_mut().zip(mean_per_feature).zip(row) {
             let e = to_f64(v) - mu;
             *m += e * e;
         }
@@ -171,7 +175,7 @@ fn chunk_moments<F: NdFloat>(data: &[F], d: usize, scope: &Scope, group: &[usize
     GroupMoments {
         count,
         mean,
-        m2: reduce(&m2),
+        m2: reduce(m2),
     }
 }
 

@@ -110,8 +110,8 @@ fn streaming_standardize_per_channel_equals_full() {
 
 #[test]
 fn fits_do_not_depend_on_thread_count() {
-    // Large enough to take the parallel path (more than 4 chunks of 2^15 values).
-    let x = random_matrix(700, 300, 0.0, 1.0, 11).mapv(|v| v as f32);
+    // Large enough to take the parallel path (more than 4 chunks of 2^17 values).
+    let x = random_matrix(2500, 300, 0.0, 1.0, 11).mapv(|v| v as f32);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
