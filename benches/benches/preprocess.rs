@@ -41,7 +41,9 @@ fn moments(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8));
     g.throughput(Throughput::Bytes((N * D * 4) as u64));
-    g.bench_function(BenchmarkId::new("plain_sum", &size), |b| b.iter(|| plain_sum(black_box(data))));
+    g.bench_function(BenchmarkId::new("plain_sum", &size), |b| {
+        b.iter(|| plain_sum(black_box(data)))
+    });
     g.bench_function(BenchmarkId::new("per_feature", &size), |b| {
         b.iter(|| {
             let mut m = Moments::new(Scope::PerFeature);
@@ -81,14 +83,24 @@ fn idx_decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("preprocess/idx_decode");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(raw.len() as u64));
-    g.bench_function(BenchmarkId::new("memcpy", &size), |b| b.iter(|| black_box(&raw).to_vec()));
+    g.bench_function(BenchmarkId::new("memcpy", &size), |b| {
+        b.iter(|| black_box(&raw).to_vec())
+    });
     g.bench_function(BenchmarkId::new("raw_to_f32", &size), |b| {
-        b.iter(|| read_idx_images(black_box(raw.as_slice()), "bench").expect("valid").to_f32())
+        b.iter(|| {
+            read_idx_images(black_box(raw.as_slice()), "bench")
+                .expect("valid")
+                .to_f32()
+                .expect("valid")
+        })
     });
     g.bench_function(BenchmarkId::new("gzip_to_f32", &size), |b| {
         b.iter(|| {
             let r = flate2::read::GzDecoder::new(black_box(gz.as_slice()));
-            read_idx_images(r, "bench").expect("valid").to_f32()
+            read_idx_images(r, "bench")
+                .expect("valid")
+                .to_f32()
+                .expect("valid")
         })
     });
     g.finish();

@@ -47,12 +47,23 @@ pub struct IdxImages {
 
 impl IdxImages {
     /// The images as an `N × (rows·cols)` f32 array scaled to `[0, 1]` (`p / 255`).
-    pub fn to_f32(&self) -> Array2<f32> {
-        Array2::from_shape_vec(
-            (self.count, self.rows * self.cols),
-            pixels_to_f32(&self.pixels),
-        )
-        .unwrap_or_else(|_| Array2::zeros((0, self.rows * self.cols)))
+    ///
+    /// # Errors
+    /// [`PreprocessError::InvalidDataset`] if `pixels` does not hold `count·rows·cols` values (possible only for a
+    /// value built by hand; the reader never returns one).
+    pub fn to_f32(&self) -> Result<Array2<f32>> {
+        let shape = (self.count, self.rows * self.cols);
+        Array2::from_shape_vec(shape, pixels_to_f32(&self.pixels)).map_err(|_| {
+            PreprocessError::InvalidDataset {
+                reason: format!(
+                    "{} pixels for {} images of {}x{}",
+                    self.pixels.len(),
+                    self.count,
+                    self.rows,
+                    self.cols
+                ),
+            }
+        })
     }
 
     /// The shape of one image (1 channel; NCHW and NHWC coincide for one channel, NCHW is stated).
@@ -127,7 +138,7 @@ fn check_magic(name: &str, expected: u32, got: u32) -> Result<()> {
 /// write_idx_images(&mut bytes, &imgs)?;
 /// let back = read_idx_images(bytes.as_slice(), "mem")?;
 /// assert_eq!(back, imgs);
-/// assert_eq!(back.to_f32()[[1, 0]], 0.2);
+/// assert_eq!(back.to_f32()?[[1, 0]], 0.2);
 /// # Ok::<(), nn_preprocess::PreprocessError>(())
 /// ```
 pub fn read_idx_images<R: Read>(mut reader: R, name: &str) -> Result<IdxImages> {
@@ -269,7 +280,7 @@ pub fn idx_dataset(
         ));
     }
     Dataset::new(
-        images.to_f32(),
+        images.to_f32()?,
         labels,
         class_names.iter().map(|s| s.to_string()).collect(),
         Some(images.image_shape()?),
