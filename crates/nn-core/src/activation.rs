@@ -84,7 +84,9 @@ impl<F: NdFloat> PRelu<F> {
                 reason: "needs at least one finite slope",
             });
         }
-        Ok(PRelu { alpha: Param::new(alpha) })
+        Ok(PRelu {
+            alpha: Param::new(alpha),
+        })
     }
 
     /// The slope(s) `a` and their gradient.
@@ -102,9 +104,15 @@ impl<F: NdFloat> PRelu<F> {
     }
 
     pub(crate) fn forward_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
-        for (j, (xc, oc)) in x.axis_iter(Axis(1)).zip(out.axis_iter_mut(Axis(1))).enumerate() {
+        for (j, (xc, oc)) in x
+            .axis_iter(Axis(1))
+            .zip(out.axis_iter_mut(Axis(1)))
+            .enumerate()
+        {
             let a = self.slope(j);
-            Zip::from(oc).and(xc).for_each(|o, &v| *o = if v > F::zero() { v } else { a * v });
+            Zip::from(oc)
+                .and(xc)
+                .for_each(|o, &v| *o = if v > F::zero() { v } else { a * v });
         }
     }
 

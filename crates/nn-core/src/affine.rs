@@ -30,7 +30,10 @@ impl<F: NdFloat> Linear<F> {
     /// [`crate::CoreError::ShapeMismatch`] if `b.len() != W.ncols()`.
     pub fn new(weight: Array2<F>, bias: Array1<F>) -> Result<Self> {
         check_shape("Linear::new", &[weight.ncols()], bias.shape())?;
-        Ok(Linear { weight: Param::new(weight), bias: Param::new(bias) })
+        Ok(Linear {
+            weight: Param::new(weight),
+            bias: Param::new(bias),
+        })
     }
 
     /// A layer with `W` drawn by `init` (fans `D`, `H`) and `b` from `bias`.

@@ -1,6 +1,6 @@
 //! [`BatchNorm`]: batch normalisation (Ioffe & Szegedy 2015) over features or image channels.
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Ix1, NdFloat};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Ix1, NdFloat};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
@@ -48,8 +48,16 @@ impl BatchNormLayout {
     pub fn row_width(&self) -> Option<usize> {
         match *self {
             BatchNormLayout::Features => None,
-            BatchNormLayout::Nchw { channels, height, width }
-            | BatchNormLayout::Nhwc { height, width, channels } => Some(channels * height * width),
+            BatchNormLayout::Nchw {
+                channels,
+                height,
+                width,
+            }
+            | BatchNormLayout::Nhwc {
+                height,
+                width,
+                channels,
+            } => Some(channels * height * width),
         }
     }
 
@@ -57,8 +65,16 @@ impl BatchNormLayout {
     fn view_shape(&self, n: usize, d: usize) -> (usize, usize, usize) {
         match *self {
             BatchNormLayout::Features => (n, d, 1),
-            BatchNormLayout::Nchw { channels, height, width } => (n, channels, height * width),
-            BatchNormLayout::Nhwc { height, width, channels } => (n * height * width, channels, 1),
+            BatchNormLayout::Nchw {
+                channels,
+                height,
+                width,
+            } => (n, channels, height * width),
+            BatchNormLayout::Nhwc {
+                height,
+                width,
+                channels,
+            } => (n * height * width, channels, 1),
         }
     }
 }
@@ -98,10 +114,18 @@ impl BatchNormConfig {
     /// [`CoreError::InvalidHyperparameter`] naming the field.
     pub fn validate(&self) -> Result<()> {
         if !(self.eps.is_finite() && self.eps > 0.0) {
-            return Err(invalid("batch_norm.eps", self.eps, "must be finite and positive"));
+            return Err(invalid(
+                "batch_norm.eps",
+                self.eps,
+                "must be finite and positive",
+            ));
         }
         if !(0.0..=1.0).contains(&self.momentum) {
-            return Err(invalid("batch_norm.momentum", self.momentum, "must be in [0, 1]"));
+            return Err(invalid(
+                "batch_norm.momentum",
+                self.momentum,
+                "must be in [0, 1]",
+            ));
         }
         if self.layout.row_width() == Some(0) {
             return Err(CoreError::InvalidHyperparameter {
@@ -115,7 +139,11 @@ impl BatchNormConfig {
 }
 
 fn invalid(name: &'static str, value: f64, reason: &'static str) -> CoreError {
-    CoreError::InvalidHyperparameter { name, value: value.to_string(), reason }
+    CoreError::InvalidHyperparameter {
+        name,
+        value: value.to_string(),
+        reason,
+    }
 }
 
 /// Batch normalisation over features (`N × D`) or over the channels of image rows (NCHW, NHWC).
@@ -210,82 +238,89 @@ impl<F: NdFloat> BatchNorm<F> {
         self.running_var.as_ref()
     }
 
-    fn view3<'a>(&self, x: ArrayView2<'a, F>) -> Result<ArrayView3<'a, F>> {
-        let shape = self.config.layout.view_shape(x.nrows(), x.ncols());
-        x.into_shape_with_order(shape).map_err(|_| CoreError::ShapeMismatch {
-            op: "BatchNorm (input must be contiguous)",
-            expected: vec![shape.0, shape.1, shape.2],
+    /// The row-major data of `x`, which must be contiguous (the network's buffers always are).
+    fn slice<'a>(x: &ArrayView2<'a, F>) -> Result<&'a [F]> {
+        x.to_slice().ok_or_else(|| CoreError::ShapeMismatch {
+            op: "BatchNorm (input must be contiguous and row-major)",
+            expected: vec![x.nrows(), x.ncols()],
+            got: x.strides().iter().map(|&s| s.unsigned_abs()).collect(),
+        })
+    }
+
+    fn slice_mut<'a>(x: ArrayViewMut2<'a, F>) -> Result<&'a mut [F]> {
+        let (rows, cols) = x.dim();
+        x.into_slice().ok_or_else(|| CoreError::ShapeMismatch {
+            op: "BatchNorm (output must be contiguous and row-major)",
+            expected: vec![rows, cols],
             got: vec![],
         })
     }
 
-    fn view3_mut<'a>(&self, x: ArrayViewMut2<'a, F>) -> Result<ArrayViewMut3<'a, F>> {
-        let shape = self.config.layout.view_shape(x.nrows(), x.ncols());
-        x.into_shape_with_order(shape).map_err(|_| CoreError::ShapeMismatch {
-            op: "BatchNorm (output must be contiguous)",
-            expected: vec![shape.0, shape.1, shape.2],
-            got: vec![],
-        })
+    /// `(outer, C, inner)`: entry `(o, c, i)` of the data is at `(o·C + c)·inner + i`.
+    fn dims3(&self, x: &ArrayView2<'_, F>) -> (usize, usize, usize) {
+        self.config.layout.view_shape(x.nrows(), x.ncols())
+    }
+
+    /// Per-channel sums `acc[c] += Σ f(a, b)` over the `(o, c, i)` entries of `a` and `b`.
+    fn channel_sums(
+        a: &[F],
+        b: &[F],
+        (_, c, inner): (usize, usize, usize),
+        acc: &mut [F],
+        f: impl Fn(usize, F, F) -> F,
+    ) {
+        acc.iter_mut().for_each(|v| *v = F::zero());
+        for (pa, pb) in a.chunks_exact(c * inner).zip(b.chunks_exact(c * inner)) {
+            let chunks = pa.chunks_exact(inner).zip(pb.chunks_exact(inner));
+            for (ch, (acc_c, (ca, cb))) in acc.iter_mut().zip(chunks).enumerate() {
+                let mut s = F::zero();
+                for (&u, &v) in ca.iter().zip(cb) {
+                    s += f(ch, u, v);
+                }
+                *acc_c += s;
+            }
+        }
     }
 
     /// Per-channel mean and biased variance (two passes, summed in memory order).
-    fn batch_stats(x: ArrayView3<'_, F>, mean: &mut Array1<F>, var: &mut Array1<F>) {
-        let (o, c, i) = x.dim();
-        let m: F = lit(o as f64 * i as f64);
-        mean.fill(F::zero());
-        var.fill(F::zero());
-        for plane in x.outer_iter() {
-            for (ch, row) in plane.outer_iter().enumerate() {
-                let mut s = F::zero();
-                for &v in row {
-                    s += v;
-                }
-                mean[ch] += s;
-            }
-        }
-        mean.mapv_inplace(|s| s / m);
-        for plane in x.outer_iter() {
-            for (ch, row) in plane.outer_iter().enumerate() {
-                let mu = mean[ch];
-                let mut s = F::zero();
-                for &v in row {
-                    s += (v - mu) * (v - mu);
-                }
-                var[ch] += s;
-            }
-        }
-        var.mapv_inplace(|s| s / m);
-        debug_assert_eq!(mean.len(), c);
+    fn batch_stats(x: &[F], dims: (usize, usize, usize), mean: &mut [F], var: &mut [F]) {
+        let m: F = lit(dims.0 as f64 * dims.2 as f64);
+        Self::channel_sums(x, x, dims, mean, |_, v, _| v);
+        mean.iter_mut().for_each(|v| *v /= m);
+        let mu: &[F] = mean;
+        Self::channel_sums(x, x, dims, var, |ch, v, _| (v - mu[ch]) * (v - mu[ch]));
+        var.iter_mut().for_each(|v| *v /= m);
     }
 
     /// `y = γ·(x − μ)·inv_std + β`, optionally keeping `x̂`.
     fn normalise(
         &self,
-        x: ArrayView3<'_, F>,
-        mean: &Array1<F>,
-        inv_std: &Array1<F>,
-        mut y: ArrayViewMut3<'_, F>,
-        mut xhat: Option<ArrayViewMut3<'_, F>>,
+        x: &[F],
+        dims: (usize, usize, usize),
+        mean: &[F],
+        inv_std: &[F],
+        y: &mut [F],
+        mut xhat: Option<&mut [F]>,
     ) {
-        for (o, (xp, mut yp)) in x.outer_iter().zip(y.outer_iter_mut()).enumerate() {
-            for (ch, (xr, mut yr)) in xp.outer_iter().zip(yp.outer_iter_mut()).enumerate() {
+        let (_, c, inner) = dims;
+        let gamma = self.gamma.as_ref().and_then(|g| g.value.as_slice());
+        let beta = self.beta.as_ref().and_then(|b| b.value.as_slice());
+        for (p, (xp, yp)) in x
+            .chunks_exact(c * inner)
+            .zip(y.chunks_exact_mut(c * inner))
+            .enumerate()
+        {
+            let base = p * c * inner;
+            for ch in 0..c {
                 let (mu, is) = (mean[ch], inv_std[ch]);
-                let g = self.gamma.as_ref().map_or(F::one(), |g| g.value[ch]);
-                let b = self.beta.as_ref().map_or(F::zero(), |b| b.value[ch]);
-                match xhat.as_mut() {
-                    Some(xh) => {
-                        let mut xhr = xh.slice_mut(ndarray::s![o, ch, ..]);
-                        for ((yv, xv), hv) in yr.iter_mut().zip(xr.iter()).zip(xhr.iter_mut()) {
-                            let h = (*xv - mu) * is;
-                            *hv = h;
-                            *yv = g * h + b;
-                        }
+                let g = gamma.map_or(F::one(), |g| g[ch]);
+                let b = beta.map_or(F::zero(), |b| b[ch]);
+                for k in ch * inner..(ch + 1) * inner {
+                    let h = (xp[k] - mu) * is;
+                    if let Some(xh) = xhat.as_deref_mut() {
+                        xh[base + k] = h;
                     }
-                    None => {
-                        for (yv, xv) in yr.iter_mut().zip(xr.iter()) {
-                            *yv = g * ((*xv - mu) * is) + b;
-                        }
-                    }
+                    yp[k] = g * h + b;
                 }
             }
         }
@@ -296,9 +331,9 @@ impl<F: NdFloat> BatchNorm<F> {
         x: ArrayView2<'_, F>,
         out: ArrayViewMut2<'_, F>,
     ) -> Result<()> {
-        let x3 = self.view3(x)?;
-        let (o, _, i) = x3.dim();
-        let m = o * i;
+        let dims = self.dims3(&x);
+        let xs = Self::slice(&x)?;
+        let m = dims.0 * dims.2;
         if m < 2 {
             return Err(CoreError::InvalidHyperparameter {
                 name: "batch_norm.batch",
@@ -309,47 +344,70 @@ impl<F: NdFloat> BatchNorm<F> {
         if self.xhat.dim() != x.dim() {
             self.xhat = Array2::zeros(x.dim());
         }
-        let (mut mean, mut var) =
-            (crate::take(&mut self.scratch_a), crate::take(&mut self.scratch_b));
-        Self::batch_stats(x3, &mut mean, &mut var);
-        let eps: F = lit(self.config.eps);
+        let (mut mean, mut var) = (
+            crate::take(&mut self.scratch_a),
+            crate::take(&mut self.scratch_b),
+        );
         let mut inv_std = crate::take(&mut self.inv_std);
-        ndarray::Zip::from(&mut inv_std).and(&var).for_each(|s, &v| *s = F::one() / (v + eps).sqrt());
         let mut xhat = crate::take(&mut self.xhat);
-        {
-            let y3 = self.view3_mut(out)?;
-            let xh3 = self.view3_mut(xhat.view_mut())?;
-            self.normalise(x3, &mean, &inv_std, y3, Some(xh3));
-        }
-        if let (Some(rm), Some(rv)) = (self.running_mean.as_mut(), self.running_var.as_mut()) {
+        let result = (|| -> Result<()> {
+            let (ms, vs) = (slice1(&mut mean)?, slice1(&mut var)?);
+            Self::batch_stats(xs, dims, ms, vs);
+            let eps: F = lit(self.config.eps);
+            let is = slice1(&mut inv_std)?;
+            for (s, &v) in is.iter_mut().zip(vs.iter()) {
+                *s = F::one() / (v + eps).sqrt();
+            }
+            let ys = Self::slice_mut(out)?;
+            let xh = Self::slice_mut(xhat.view_mut())?;
+            self.normalise(xs, dims, ms, is, ys, Some(xh));
+            Ok(())
+        })();
+        if let (Some(rm), Some(rv), Ok(())) = (
+            self.running_mean.as_mut(),
+            self.running_var.as_mut(),
+            &result,
+        ) {
             let mom: F = lit(self.config.momentum);
             let keep = F::one() - mom;
             let unbias: F = lit(m as f64 / (m as f64 - 1.0));
-            ndarray::Zip::from(rm).and(&mean).for_each(|r, &b| *r = keep * *r + mom * b);
-            ndarray::Zip::from(rv).and(&var).for_each(|r, &b| *r = keep * *r + mom * b * unbias);
+            ndarray::Zip::from(rm)
+                .and(&mean)
+                .for_each(|r, &b| *r = keep * *r + mom * b);
+            ndarray::Zip::from(rv)
+                .and(&var)
+                .for_each(|r, &b| *r = keep * *r + mom * b * unbias);
         }
         self.xhat = xhat;
         self.inv_std = inv_std;
         self.scratch_a = mean;
         self.scratch_b = var;
-        Ok(())
+        result
     }
 
-    pub(crate) fn predict_into(&self, x: ArrayView2<'_, F>, out: ArrayViewMut2<'_, F>) -> Result<()> {
-        let x3 = self.view3(x)?;
-        let c = x3.dim().1;
+    pub(crate) fn predict_into(
+        &self,
+        x: ArrayView2<'_, F>,
+        out: ArrayViewMut2<'_, F>,
+    ) -> Result<()> {
+        let x = x.as_standard_layout();
+        let xv = x.view();
+        let dims = self.dims3(&xv);
+        let xs = Self::slice(&xv)?;
         let eps: F = lit(self.config.eps);
-        let (mean, var) = match (&self.running_mean, &self.running_var) {
-            (Some(rm), Some(rv)) => (rm.clone(), rv.clone()),
+        let (mut mean, mut var) = match (&self.running_mean, &self.running_var) {
+            (Some(rm), Some(rv)) => (rm.to_vec(), rv.to_vec()),
             _ => {
-                let (mut mean, mut var) = (Array1::zeros(c), Array1::zeros(c));
-                Self::batch_stats(x3, &mut mean, &mut var);
+                let (mut mean, mut var) = (vec![F::zero(); dims.1], vec![F::zero(); dims.1]);
+                Self::batch_stats(xs, dims, &mut mean, &mut var);
                 (mean, var)
             }
         };
-        let inv_std = var.mapv(|v| F::one() / (v + eps).sqrt());
-        let y3 = self.view3_mut(out)?;
-        self.normalise(x3, &mean, &inv_std, y3, None);
+        var.iter_mut()
+            .for_each(|v| *v = F::one() / (*v + eps).sqrt());
+        let ys = Self::slice_mut(out)?;
+        self.normalise(xs, dims, &mean, &var, ys, None);
+        mean.clear();
         Ok(())
     }
 
@@ -359,46 +417,62 @@ impl<F: NdFloat> BatchNorm<F> {
         dx: ArrayViewMut2<'_, F>,
     ) -> Result<()> {
         crate::error::check_shape("BatchNorm::backward", self.xhat.shape(), dout.shape())?;
-        let d3 = self.view3(dout)?;
-        let xh3 = self.view3(self.xhat.view())?;
-        let (o, _, i) = d3.dim();
-        let m: F = lit(o as f64 * i as f64);
-        let (mut sum_d, mut sum_dx) =
-            (crate::take(&mut self.scratch_a), crate::take(&mut self.scratch_b));
-        sum_d.fill(F::zero());
-        sum_dx.fill(F::zero());
-        for (dp, hp) in d3.outer_iter().zip(xh3.outer_iter()) {
-            for (ch, (dr, hr)) in dp.outer_iter().zip(hp.outer_iter()).enumerate() {
-                let (mut a, mut b) = (F::zero(), F::zero());
-                for (&dv, &hv) in dr.iter().zip(hr.iter()) {
-                    a += dv;
-                    b += dv * hv;
-                }
-                sum_d[ch] += a;
-                sum_dx[ch] += b;
-            }
-        }
-        let mut dx3 = self.view3_mut(dx)?;
-        for ((dp, hp), mut xp) in d3.outer_iter().zip(xh3.outer_iter()).zip(dx3.outer_iter_mut()) {
-            for (ch, ((dr, hr), mut xr)) in
-                dp.outer_iter().zip(hp.outer_iter()).zip(xp.outer_iter_mut()).enumerate()
+        let dims = self.dims3(&dout);
+        let (_, c, inner) = dims;
+        let m: F = lit(dims.0 as f64 * inner as f64);
+        let ds = Self::slice(&dout)?;
+        let (mut sum_d, mut sum_dx) = (
+            crate::take(&mut self.scratch_a),
+            crate::take(&mut self.scratch_b),
+        );
+        let result = (|| -> Result<()> {
+            let xh = Self::slice(&self.xhat.view())?;
+            let (sd, sdx) = (slice1(&mut sum_d)?, slice1(&mut sum_dx)?);
+            Self::channel_sums(ds, xh, dims, sd, |_, d, _| d);
+            Self::channel_sums(ds, xh, dims, sdx, |_, d, h| d * h);
+            let dxs = Self::slice_mut(dx)?;
+            let gamma = self.gamma.as_ref().and_then(|g| g.value.as_slice());
+            let is = self.inv_std.as_slice().unwrap_or(&[]);
+            for ((dp, hp), xp) in ds
+                .chunks_exact(c * inner)
+                .zip(xh.chunks_exact(c * inner))
+                .zip(dxs.chunks_exact_mut(c * inner))
             {
-                let g = self.gamma.as_ref().map_or(F::one(), |g| g.value[ch]);
-                let k = g * self.inv_std[ch] / m;
-                let (sd, sdx) = (sum_d[ch], sum_dx[ch]);
-                for ((xv, &dv), &hv) in xr.iter_mut().zip(dr.iter()).zip(hr.iter()) {
-                    *xv = k * (m * dv - sd - hv * sdx);
+                for ch in 0..c {
+                    let g = gamma.map_or(F::one(), |g| g[ch]);
+                    let k = g * is[ch] / m;
+                    let (a, b) = (sd[ch], sdx[ch]);
+                    for j in ch * inner..(ch + 1) * inner {
+                        xp[j] = k * (m * dp[j] - a - hp[j] * b);
+                    }
                 }
             }
-        }
-        if let Some(g) = self.gamma.as_mut() {
-            ndarray::Zip::from(&mut g.grad).and(&sum_dx).for_each(|a, &b| *a += b);
-        }
-        if let Some(b) = self.beta.as_mut() {
-            ndarray::Zip::from(&mut b.grad).and(&sum_d).for_each(|a, &v| *a += v);
+            Ok(())
+        })();
+        if result.is_ok() {
+            if let Some(g) = self.gamma.as_mut() {
+                ndarray::Zip::from(&mut g.grad)
+                    .and(&sum_dx)
+                    .for_each(|a, &b| *a += b);
+            }
+            if let Some(b) = self.beta.as_mut() {
+                ndarray::Zip::from(&mut b.grad)
+                    .and(&sum_d)
+                    .for_each(|a, &v| *a += v);
+            }
         }
         self.scratch_a = sum_d;
         self.scratch_b = sum_dx;
-        Ok(())
+        result
     }
+}
+
+/// The contiguous data of a per-channel vector (always contiguous: built by this module).
+fn slice1<F: NdFloat>(a: &mut Array1<F>) -> Result<&mut [F]> {
+    let len = a.len();
+    a.as_slice_mut().ok_or_else(|| CoreError::ShapeMismatch {
+        op: "BatchNorm (per-channel buffer)",
+        expected: vec![len],
+        got: vec![],
+    })
 }

@@ -38,7 +38,10 @@ impl<F: NdFloat> Dropout<F> {
                 reason: "the drop probability must be in [0, 1)",
             });
         }
-        Ok(Dropout { p, mask: Array2::zeros((0, 0)) })
+        Ok(Dropout {
+            p,
+            mask: Array2::zeros((0, 0)),
+        })
     }
 
     /// The drop probability `p`.
@@ -58,9 +61,16 @@ impl<F: NdFloat> Dropout<F> {
         let scale: F = lit(1.0 / (1.0 - self.p));
         let p = self.p;
         for m in self.mask.iter_mut() {
-            *m = if rng.random::<f64>() >= p { scale } else { F::zero() };
+            *m = if rng.random::<f64>() >= p {
+                scale
+            } else {
+                F::zero()
+            };
         }
-        Zip::from(out).and(x).and(&self.mask).for_each(|o, &v, &m| *o = v * m);
+        Zip::from(out)
+            .and(x)
+            .and(&self.mask)
+            .for_each(|o, &v, &m| *o = v * m);
     }
 
     pub(crate) fn backward_into(
@@ -69,7 +79,10 @@ impl<F: NdFloat> Dropout<F> {
         dx: ArrayViewMut2<'_, F>,
     ) -> Result<()> {
         check_shape("Dropout::backward", self.mask.shape(), dout.shape())?;
-        Zip::from(dx).and(dout).and(&self.mask).for_each(|g, &d, &m| *g = d * m);
+        Zip::from(dx)
+            .and(dout)
+            .and(&self.mask)
+            .for_each(|g, &d, &m| *g = d * m);
         Ok(())
     }
 }

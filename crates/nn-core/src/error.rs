@@ -63,20 +63,40 @@ impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CoreError::ShapeMismatch { op, expected, got } => {
-                write!(f, "{op}: shape mismatch, expected {expected:?}, got {got:?}")
+                write!(
+                    f,
+                    "{op}: shape mismatch, expected {expected:?}, got {got:?}"
+                )
             }
-            CoreError::InvalidHyperparameter { name, value, reason } => {
+            CoreError::InvalidHyperparameter {
+                name,
+                value,
+                reason,
+            } => {
                 write!(f, "invalid hyperparameter {name} = {value}: {reason}")
             }
             CoreError::EmptyInput { op } => write!(f, "{op}: empty input"),
-            CoreError::LabelOutOfRange { index, label, classes } => {
-                write!(f, "label {label} of sample {index} is not below the number of classes {classes}")
+            CoreError::LabelOutOfRange {
+                index,
+                label,
+                classes,
+            } => {
+                write!(
+                    f,
+                    "label {label} of sample {index} is not below the number of classes {classes}"
+                )
             }
             CoreError::BackwardBeforeForward => {
-                write!(f, "backward called without a training-mode forward of the same batch before it")
+                write!(
+                    f,
+                    "backward called without a training-mode forward of the same batch before it"
+                )
             }
             CoreError::ModelMismatch { tensor, reason } => {
-                write!(f, "saved model does not match its specification at {tensor}: {reason}")
+                write!(
+                    f,
+                    "saved model does not match its specification at {tensor}: {reason}"
+                )
             }
             CoreError::Format(msg) => write!(f, "not a valid safetensors model file: {msg}"),
             CoreError::Io(e) => write!(f, "i/o error: {e}"),
@@ -137,6 +157,10 @@ pub(crate) fn check_shape(op: &'static str, expected: &[usize], got: &[usize]) -
     if expected == got {
         Ok(())
     } else {
-        Err(CoreError::ShapeMismatch { op, expected: expected.to_vec(), got: got.to_vec() })
+        Err(CoreError::ShapeMismatch {
+            op,
+            expected: expected.to_vec(),
+            got: got.to_vec(),
+        })
     }
 }

@@ -69,7 +69,12 @@ pub struct GradcheckConfig {
 
 impl Default for GradcheckConfig {
     fn default() -> Self {
-        GradcheckConfig { h: 1e-5, seed: 0, reg: 0.0, check_input: true }
+        GradcheckConfig {
+            h: 1e-5,
+            seed: 0,
+            reg: 0.0,
+            check_input: true,
+        }
     }
 }
 
@@ -85,7 +90,11 @@ pub fn compare(name: &str, analytic: &[f64], numeric: &[f64]) -> TensorCheck {
         max_rel = max_rel.max(d.abs() / (a.abs() + n.abs()).max(1e-8));
     }
     let denom = a2.sqrt() + n2.sqrt();
-    let rel = if diff2 == 0.0 { 0.0 } else { diff2.sqrt() / denom.max(f64::MIN_POSITIVE) };
+    let rel = if diff2 == 0.0 {
+        0.0
+    } else {
+        diff2.sqrt() / denom.max(f64::MIN_POSITIVE)
+    };
     TensorCheck {
         name: name.to_string(),
         rel_error: rel,
@@ -175,7 +184,11 @@ pub fn check_network<D: Dimension>(
     let mut index = 0;
     net.visit_tensors(|t| {
         if let Some(g) = t.grad {
-            trainable.push((index, t.name.to_string(), g.iter().copied().collect::<Vec<_>>()));
+            trainable.push((
+                index,
+                t.name.to_string(),
+                g.iter().copied().collect::<Vec<_>>(),
+            ));
         }
         index += 1;
     });

@@ -22,12 +22,17 @@ fn dtype_of<F: NdFloat>() -> Result<Dtype> {
     match std::mem::size_of::<F>() {
         4 => Ok(Dtype::F32),
         8 => Ok(Dtype::F64),
-        n => Err(CoreError::Format(format!("unsupported element size {n} bytes"))),
+        n => Err(CoreError::Format(format!(
+            "unsupported element size {n} bytes"
+        ))),
     }
 }
 
 fn mismatch(tensor: &str, reason: String) -> CoreError {
-    CoreError::ModelMismatch { tensor: tensor.to_string(), reason }
+    CoreError::ModelMismatch {
+        tensor: tensor.to_string(),
+        reason,
+    }
 }
 
 impl<F: NdFloat> Network<F> {
@@ -82,8 +87,9 @@ impl<F: NdFloat> Network<F> {
         if meta.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
             return Err(mismatch("__metadata__", format!("format is not {FORMAT}")));
         }
-        let spec_json =
-            meta.get(SPEC_KEY).ok_or_else(|| mismatch("__metadata__", "no spec".into()))?;
+        let spec_json = meta
+            .get(SPEC_KEY)
+            .ok_or_else(|| mismatch("__metadata__", "no spec".into()))?;
         let spec: NetworkSpec = serde_json::from_str(spec_json)?;
         // The values drawn here are all overwritten below.
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
@@ -91,7 +97,10 @@ impl<F: NdFloat> Network<F> {
         let expected: Vec<&str> = net.tensor_names().map(|(n, _)| n).collect();
         for name in tensors.names() {
             if !expected.contains(&name.as_str()) {
-                return Err(mismatch(name, "not a tensor of the specified network".into()));
+                return Err(mismatch(
+                    name,
+                    "not a tensor of the specified network".into(),
+                ));
             }
         }
         let size = std::mem::size_of::<F>();
@@ -100,7 +109,10 @@ impl<F: NdFloat> Network<F> {
                 .tensor(name)
                 .map_err(|_| mismatch(name, "missing from the file".into()))?;
             if t.dtype() != dtype {
-                return Err(mismatch(name, format!("dtype {:?}, expected {dtype:?}", t.dtype())));
+                return Err(mismatch(
+                    name,
+                    format!("dtype {:?}, expected {dtype:?}", t.dtype()),
+                ));
             }
             if t.shape() != value.shape() {
                 return Err(mismatch(
@@ -166,7 +178,10 @@ impl<F: NdFloat> Network<F> {
     pub fn load_expecting(path: impl AsRef<Path>, spec: &NetworkSpec) -> Result<Self> {
         let net = Self::load(path)?;
         if net.spec() != spec {
-            return Err(mismatch("__metadata__", "the saved spec differs from the expected one".into()));
+            return Err(mismatch(
+                "__metadata__",
+                "the saved spec differs from the expected one".into(),
+            ));
         }
         Ok(net)
     }
@@ -178,7 +193,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let file_name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;

@@ -72,15 +72,30 @@ impl<F: NdFloat> LayerKind<F> {
     ) {
         match self {
             LayerKind::Linear(l) => {
-                f(l.weight.value.view().into_dyn(), Some(l.weight.grad.view().into_dyn()));
-                f(l.bias.value.view().into_dyn(), Some(l.bias.grad.view().into_dyn()));
+                f(
+                    l.weight.value.view().into_dyn(),
+                    Some(l.weight.grad.view().into_dyn()),
+                );
+                f(
+                    l.bias.value.view().into_dyn(),
+                    Some(l.bias.grad.view().into_dyn()),
+                );
             }
             LayerKind::Maxout(l) => {
-                f(l.weight.value.view().into_dyn(), Some(l.weight.grad.view().into_dyn()));
-                f(l.bias.value.view().into_dyn(), Some(l.bias.grad.view().into_dyn()));
+                f(
+                    l.weight.value.view().into_dyn(),
+                    Some(l.weight.grad.view().into_dyn()),
+                );
+                f(
+                    l.bias.value.view().into_dyn(),
+                    Some(l.bias.grad.view().into_dyn()),
+                );
             }
             LayerKind::PRelu(l) => {
-                f(l.alpha.value.view().into_dyn(), Some(l.alpha.grad.view().into_dyn()));
+                f(
+                    l.alpha.value.view().into_dyn(),
+                    Some(l.alpha.grad.view().into_dyn()),
+                );
             }
             LayerKind::BatchNorm(bn) => {
                 for p in [&bn.gamma, &bn.beta].into_iter().flatten() {
@@ -101,21 +116,42 @@ impl<F: NdFloat> LayerKind<F> {
     ) {
         match self {
             LayerKind::Linear(l) => {
-                f(l.weight.value.view_mut().into_dyn(), Some(l.weight.grad.view_mut().into_dyn()));
-                f(l.bias.value.view_mut().into_dyn(), Some(l.bias.grad.view_mut().into_dyn()));
+                f(
+                    l.weight.value.view_mut().into_dyn(),
+                    Some(l.weight.grad.view_mut().into_dyn()),
+                );
+                f(
+                    l.bias.value.view_mut().into_dyn(),
+                    Some(l.bias.grad.view_mut().into_dyn()),
+                );
             }
             LayerKind::Maxout(l) => {
-                f(l.weight.value.view_mut().into_dyn(), Some(l.weight.grad.view_mut().into_dyn()));
-                f(l.bias.value.view_mut().into_dyn(), Some(l.bias.grad.view_mut().into_dyn()));
+                f(
+                    l.weight.value.view_mut().into_dyn(),
+                    Some(l.weight.grad.view_mut().into_dyn()),
+                );
+                f(
+                    l.bias.value.view_mut().into_dyn(),
+                    Some(l.bias.grad.view_mut().into_dyn()),
+                );
             }
             LayerKind::PRelu(l) => {
-                f(l.alpha.value.view_mut().into_dyn(), Some(l.alpha.grad.view_mut().into_dyn()));
+                f(
+                    l.alpha.value.view_mut().into_dyn(),
+                    Some(l.alpha.grad.view_mut().into_dyn()),
+                );
             }
             LayerKind::BatchNorm(bn) => {
                 for p in [&mut bn.gamma, &mut bn.beta].into_iter().flatten() {
-                    f(p.value.view_mut().into_dyn(), Some(p.grad.view_mut().into_dyn()));
+                    f(
+                        p.value.view_mut().into_dyn(),
+                        Some(p.grad.view_mut().into_dyn()),
+                    );
                 }
-                for b in [&mut bn.running_mean, &mut bn.running_var].into_iter().flatten() {
+                for b in [&mut bn.running_mean, &mut bn.running_var]
+                    .into_iter()
+                    .flatten()
+                {
                     f(b.view_mut().into_dyn(), None);
                 }
             }

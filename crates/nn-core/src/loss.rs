@@ -49,7 +49,9 @@ pub enum Targets<'a, F> {
 
 impl Default for Loss {
     fn default() -> Self {
-        Loss::SoftmaxCrossEntropy { label_smoothing: 0.0 }
+        Loss::SoftmaxCrossEntropy {
+            label_smoothing: 0.0,
+        }
     }
 }
 
@@ -127,11 +129,14 @@ impl Loss {
                 let count: F = lit((n * c) as f64);
                 let two: F = lit(2.0);
                 let mut total = F::zero();
-                ndarray::Zip::from(&mut dscores).and(&scores).and(&t).for_each(|d, &s, &tv| {
-                    let diff = s - tv;
-                    total += diff * diff;
-                    *d = two * diff / count;
-                });
+                ndarray::Zip::from(&mut dscores)
+                    .and(&scores)
+                    .and(&t)
+                    .for_each(|d, &s, &tv| {
+                        let diff = s - tv;
+                        total += diff * diff;
+                        *d = two * diff / count;
+                    });
                 Ok(total / count)
             }
             (Loss::MeanSquaredError, Targets::Classes(_)) => Err(CoreError::ShapeMismatch {
@@ -148,11 +153,20 @@ impl Loss {
                 check_shape("Loss::loss (labels)", &[n], &[labels.len()])?;
                 for (index, &label) in labels.iter().enumerate() {
                     if label >= c {
-                        return Err(CoreError::LabelOutOfRange { index, label, classes: c });
+                        return Err(CoreError::LabelOutOfRange {
+                            index,
+                            label,
+                            classes: c,
+                        });
                     }
                 }
                 let mut total = F::zero();
-                for ((s, mut d), &y) in scores.rows().into_iter().zip(dscores.rows_mut()).zip(labels) {
+                for ((s, mut d), &y) in scores
+                    .rows()
+                    .into_iter()
+                    .zip(dscores.rows_mut())
+                    .zip(labels)
+                {
                     total += match loss {
                         Loss::SoftmaxCrossEntropy { label_smoothing } => {
                             softmax_row(s, d.view_mut(), y, lit(label_smoothing), nf)
@@ -230,7 +244,9 @@ mod tests {
         // Zero scores over C classes: softmax is uniform, so the loss is ln C (CS231n's sanity check).
         for c in [2usize, 3, 10, 100] {
             let s = Array2::<f64>::zeros((3, c));
-            let (l, ds) = Loss::default().loss(s.view(), Targets::Classes(&[0, 1, 1])).unwrap();
+            let (l, ds) = Loss::default()
+                .loss(s.view(), Targets::Classes(&[0, 1, 1]))
+                .unwrap();
             assert!((l - (c as f64).ln()).abs() < 1e-12);
             // Each row of dS sums to zero (p and q both sum to one).
             for row in ds.rows() {
@@ -243,8 +259,10 @@ mod tests {
     fn svm_known_margins() {
         // CS231n's lecture 3 example: scores (cat 3.2, car 5.1, frog -1.7) with label cat give
         // max(0, 5.1-3.2+1) + max(0, -1.7-3.2+1) = 2.9.
-        let s = array![[3.2, 5.1, -1.7]];
-        let (l, ds) = Loss::Hinge { margin: 1.0 }.loss(s.view(), Targets::Classes(&[0])).unwrap();
+        let s = array![[3.2f64, 5.1, -1.7]];
+        let (l, ds) = Loss::Hinge { margin: 1.0 }
+            .loss(s.view(), Targets::Classes(&[0]))
+            .unwrap();
         assert!((l - 2.9).abs() < 1e-12);
         assert_eq!(ds, array![[-1.0, 1.0, 0.0]]);
     }
@@ -253,11 +271,15 @@ mod tests {
     fn label_smoothing_known_value() {
         // Uniform scores: the smoothed loss is still ln C, since q sums to one.
         let s = Array2::<f64>::zeros((1, 4));
-        let l = Loss::SoftmaxCrossEntropy { label_smoothing: 0.1 };
+        let l = Loss::SoftmaxCrossEntropy {
+            label_smoothing: 0.1,
+        };
         let (v, _) = l.loss(s.view(), Targets::Classes(&[2])).unwrap();
         assert!((v - 4f64.ln()).abs() < 1e-12);
         // Large scores do not overflow (log-sum-exp): loss of [1000, 0] with label 0 is ~e^-1000 ≈ 0.
-        let (v, _) = Loss::default().loss(array![[1000.0f64, 0.0]].view(), Targets::Classes(&[0])).unwrap();
+        let (v, _) = Loss::default()
+            .loss(array![[1000.0f64, 0.0]].view(), Targets::Classes(&[0]))
+            .unwrap();
         assert!(v.is_finite() && v.abs() < 1e-300);
     }
 
@@ -265,7 +287,10 @@ mod tests {
     fn mse_known_value() {
         // ((1-0)² + (2-4)²) / 2 = 2.5, gradient 2(s-t)/2 = s - t.
         let (v, ds) = Loss::MeanSquaredError
-            .loss(array![[1.0, 2.0]].view(), Targets::Values(array![[0.0, 4.0]].view()))
+            .loss(
+                array![[1.0, 2.0]].view(),
+                Targets::Values(array![[0.0, 4.0]].view()),
+            )
             .unwrap();
         assert_eq!(v, 2.5);
         assert_eq!(ds, array![[1.0, -2.0]]);
@@ -277,10 +302,19 @@ mod tests {
         let l = Loss::default();
         assert!(matches!(
             l.loss(s.view(), Targets::Classes(&[0, 3])),
-            Err(CoreError::LabelOutOfRange { index: 1, label: 3, classes: 3 })
+            Err(CoreError::LabelOutOfRange {
+                index: 1,
+                label: 3,
+                classes: 3
+            })
         ));
-        assert!(matches!(l.loss(s.view(), Targets::Classes(&[0])), Err(CoreError::ShapeMismatch { .. })));
-        let bad = Loss::SoftmaxCrossEntropy { label_smoothing: 1.5 };
+        assert!(matches!(
+            l.loss(s.view(), Targets::Classes(&[0])),
+            Err(CoreError::ShapeMismatch { .. })
+        ));
+        let bad = Loss::SoftmaxCrossEntropy {
+            label_smoothing: 1.5,
+        };
         assert!(matches!(
             bad.loss(s.view(), Targets::Classes(&[0, 1])),
             Err(CoreError::InvalidHyperparameter { .. })

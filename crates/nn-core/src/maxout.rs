@@ -70,8 +70,10 @@ impl<F: NdFloat> Maxout<F> {
         let mut b = Array1::zeros(outputs * pieces);
         for p in 0..pieces {
             let wp = init.weights::<F, R>(inputs, outputs, rng)?;
-            w.slice_mut(s![.., p * outputs..(p + 1) * outputs]).assign(&wp);
-            b.slice_mut(s![p * outputs..(p + 1) * outputs]).assign(&bias.bias::<F>(outputs)?);
+            w.slice_mut(s![.., p * outputs..(p + 1) * outputs])
+                .assign(&wp);
+            b.slice_mut(s![p * outputs..(p + 1) * outputs])
+                .assign(&bias.bias::<F>(outputs)?);
         }
         Maxout::new(w, b, pieces)
     }
@@ -153,19 +155,32 @@ impl<F: NdFloat> Maxout<F> {
         dout: ArrayView2<'_, F>,
         dx: Option<ArrayViewMut2<'_, F>>,
     ) -> Result<()> {
-        check_shape("Maxout::backward", &[self.argmax.nrows(), self.argmax.ncols()], dout.shape())?;
+        check_shape(
+            "Maxout::backward",
+            &[self.argmax.nrows(), self.argmax.ncols()],
+            dout.shape(),
+        )?;
         let h = dout.ncols();
         // Reuse the pre-activation buffer for dZ: Z is not needed any more.
         let mut dz = crate::take(&mut self.z);
         dz.fill(F::zero());
-        for ((mut dzr, dr), ar) in
-            dz.rows_mut().into_iter().zip(dout.rows()).zip(self.argmax.axis_iter(Axis(0)))
+        for ((mut dzr, dr), ar) in dz
+            .rows_mut()
+            .into_iter()
+            .zip(dout.rows())
+            .zip(self.argmax.axis_iter(Axis(0)))
         {
             for j in 0..h {
                 dzr[ar[j] as usize * h + j] = dr[j];
             }
         }
-        gemm(F::one(), x.t(), dz.view(), F::one(), self.weight.grad.view_mut());
+        gemm(
+            F::one(),
+            x.t(),
+            dz.view(),
+            F::one(),
+            self.weight.grad.view_mut(),
+        );
         accumulate_column_sums(dz.view(), self.bias.grad.view_mut());
         if let Some(dx) = dx {
             gemm(F::one(), dz.view(), self.weight.value.t(), F::zero(), dx);

@@ -9,8 +9,8 @@ use crate::batch_norm::BatchNorm;
 use crate::dropout::{Dropout, Flatten};
 use crate::error::{check_shape, CoreError, Result};
 use crate::layer::{LayerKind, Mode};
-use crate::loss::{Loss, Targets};
 use crate::lit;
+use crate::loss::{Loss, Targets};
 use crate::maxout::Maxout;
 use crate::param::{ParamKind, ParamMut, TensorRef};
 use crate::spec::{LayerSpec, NetworkSpec};
@@ -98,9 +98,11 @@ impl<F: NdFloat> Network<F> {
         for (i, ls) in spec.layers.iter().enumerate() {
             let d = dims[i];
             layers.push(match ls {
-                LayerSpec::Linear { outputs, init, bias } => {
-                    LayerKind::Linear(Linear::init(d, *outputs, init, bias, rng)?)
-                }
+                LayerSpec::Linear {
+                    outputs,
+                    init,
+                    bias,
+                } => LayerKind::Linear(Linear::init(d, *outputs, init, bias, rng)?),
                 LayerSpec::Activation { activation } => {
                     LayerKind::Activation(ActivationLayer::new(*activation)?)
                 }
@@ -108,10 +110,15 @@ impl<F: NdFloat> Network<F> {
                     let len = if *per_feature { d } else { 1 };
                     LayerKind::PRelu(PRelu::new(Array1::from_elem(len, lit(*init)))?)
                 }
-                LayerSpec::Maxout { outputs, pieces, init, bias } => {
-                    LayerKind::Maxout(Maxout::init(d, *outputs, *pieces, init, bias, rng)?)
+                LayerSpec::Maxout {
+                    outputs,
+                    pieces,
+                    init,
+                    bias,
+                } => LayerKind::Maxout(Maxout::init(d, *outputs, *pieces, init, bias, rng)?),
+                LayerSpec::BatchNorm { config } => {
+                    LayerKind::BatchNorm(BatchNorm::new(d, *config)?)
                 }
-                LayerSpec::BatchNorm { config } => LayerKind::BatchNorm(BatchNorm::new(d, *config)?),
                 LayerSpec::Dropout { p } => LayerKind::Dropout(Dropout::new(*p)?),
                 LayerSpec::Flatten => LayerKind::Flatten(Flatten),
             });
@@ -182,7 +189,12 @@ impl<F: NdFloat> Network<F> {
         for layer in &self.layers {
             layer.for_each_tensor(&mut |value, grad| {
                 let (name, kind) = &names[idx];
-                f(TensorRef { name, kind: *kind, value, grad });
+                f(TensorRef {
+                    name,
+                    kind: *kind,
+                    value,
+                    grad,
+                });
                 idx += 1;
             });
         }
@@ -196,7 +208,12 @@ impl<F: NdFloat> Network<F> {
             layer.for_each_tensor_mut(&mut |value, grad| {
                 let (name, kind) = &names[idx];
                 if let Some(grad) = grad {
-                    f(ParamMut { name, kind: *kind, value, grad });
+                    f(ParamMut {
+                        name,
+                        kind: *kind,
+                        value,
+                        grad,
+                    });
                 }
                 idx += 1;
             });
@@ -204,7 +221,11 @@ impl<F: NdFloat> Network<F> {
     }
 
     /// Calls `f` with the value of tensor number `index` (in [`Network::tensor_names`] order).
-    pub(crate) fn with_tensor_mut(&mut self, index: usize, f: &mut dyn FnMut(ArrayViewMutD<'_, F>)) {
+    pub(crate) fn with_tensor_mut(
+        &mut self,
+        index: usize,
+        f: &mut dyn FnMut(ArrayViewMutD<'_, F>),
+    ) {
         let mut idx = 0;
         for layer in &mut self.layers {
             layer.for_each_tensor_mut(&mut |value, _| {
@@ -253,8 +274,14 @@ impl<F: NdFloat> Network<F> {
         let ws = &mut self.ws;
         ws.batch = n;
         ws.input = Array2::zeros((n, self.dims[0]));
-        ws.acts = self.dims[1..].iter().map(|&d| Array2::zeros((n, d))).collect();
-        ws.grads = self.dims[..self.dims.len() - 1].iter().map(|&d| Array2::zeros((n, d))).collect();
+        ws.acts = self.dims[1..]
+            .iter()
+            .map(|&d| Array2::zeros((n, d)))
+            .collect();
+        ws.grads = self.dims[..self.dims.len() - 1]
+            .iter()
+            .map(|&d| Array2::zeros((n, d)))
+            .collect();
         ws.dscores = Array2::zeros((n, c));
         ws.trained = false;
     }
@@ -265,7 +292,9 @@ impl<F: NdFloat> Network<F> {
         let n = shape.first().copied().unwrap_or(0);
         if shape.len() < 2 || n == 0 {
             return Err(if n == 0 && shape.len() >= 2 {
-                CoreError::EmptyInput { op: "Network::forward" }
+                CoreError::EmptyInput {
+                    op: "Network::forward",
+                }
             } else {
                 CoreError::ShapeMismatch {
                     op: "Network::forward (input must be N × …)",
@@ -290,7 +319,11 @@ impl<F: NdFloat> Network<F> {
         ws.trained = false;
         for (i, layer) in self.layers.iter_mut().enumerate() {
             let (before, after) = ws.acts.split_at_mut(i);
-            let x = if i == 0 { ws.input.view() } else { before[i - 1].view() };
+            let x = if i == 0 {
+                ws.input.view()
+            } else {
+                before[i - 1].view()
+            };
             layer.forward(x, after[0].view_mut(), mode, rng)?;
         }
         ws.trained = mode == Mode::Train;
@@ -322,7 +355,10 @@ impl<F: NdFloat> Network<F> {
     ///
     /// # Errors
     /// As [`Network::forward_train`].
-    pub fn forward_eval<D: Dimension>(&mut self, x: ArrayView<'_, F, D>) -> Result<ArrayView2<'_, F>> {
+    pub fn forward_eval<D: Dimension>(
+        &mut self,
+        x: ArrayView<'_, F, D>,
+    ) -> Result<ArrayView2<'_, F>> {
         self.load_input(x)?;
         // Evaluation draws nothing; the rng is never used.
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
@@ -338,12 +374,18 @@ impl<F: NdFloat> Network<F> {
         let shape = x.shape();
         let n = shape.first().copied().unwrap_or(0);
         if n == 0 {
-            return Err(CoreError::EmptyInput { op: "Network::predict" });
+            return Err(CoreError::EmptyInput {
+                op: "Network::predict",
+            });
         }
         let d: usize = shape[1..].iter().product();
         check_shape("Network::predict", &[n, self.dims[0]], &[n, d])?;
-        let mut cur = Array2::from_shape_vec((n, d), x.iter().copied().collect())
-            .map_err(|_| CoreError::EmptyInput { op: "Network::predict" })?;
+        let mut cur =
+            Array2::from_shape_vec((n, d), x.iter().copied().collect()).map_err(|_| {
+                CoreError::EmptyInput {
+                    op: "Network::predict",
+                }
+            })?;
         for (i, layer) in self.layers.iter().enumerate() {
             let mut out = Array2::zeros((n, self.dims[i + 1]));
             layer.predict_into(cur.view(), out.view_mut())?;
@@ -356,15 +398,29 @@ impl<F: NdFloat> Network<F> {
         if !self.ws.trained {
             return Err(CoreError::BackwardBeforeForward);
         }
-        let Workspace { input, acts, grads, dscores: own, .. } = &mut self.ws;
+        let Workspace {
+            input,
+            acts,
+            grads,
+            dscores: own,
+            ..
+        } = &mut self.ws;
         let ds: ArrayView2<'_, F> = match &dscores {
             Some(d) => d.view(),
             None => own.view(),
         };
-        check_shape("Network::backward", acts[acts.len() - 1].shape(), ds.shape())?;
+        check_shape(
+            "Network::backward",
+            acts[acts.len() - 1].shape(),
+            ds.shape(),
+        )?;
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            let x = if i == 0 { input.view() } else { acts[i - 1].view() };
+            let x = if i == 0 {
+                input.view()
+            } else {
+                acts[i - 1].view()
+            };
             let y = acts[i].view();
             let (lo, hi) = grads.split_at_mut(i + 1);
             let dout = if i == last { ds.view() } else { hi[0].view() };
@@ -419,9 +475,15 @@ impl<F: NdFloat> Network<F> {
         let scores = ws.acts[ws.acts.len() - 1].view();
         let data_loss = loss.loss_into(scores, targets, ws.dscores.view_mut())?;
         self.backward_inner(None, false)?;
-        let reg_loss = self.l2_penalty(reg);
-        self.add_l2_grad(reg);
-        Ok(LossReport { data_loss, reg_loss })
+        let mut reg_loss = F::zero();
+        if reg != F::zero() {
+            reg_loss = self.l2_penalty(reg);
+            self.add_l2_grad(reg);
+        }
+        Ok(LossReport {
+            data_loss,
+            reg_loss,
+        })
     }
 
     /// The data loss and L2 loss of `x` in training mode without computing gradients (for

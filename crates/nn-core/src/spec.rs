@@ -124,9 +124,13 @@ impl NetworkSpec {
                 bias: options.bias,
             });
             if options.batch_norm {
-                layers.push(LayerSpec::BatchNorm { config: BatchNormConfig::default() });
+                layers.push(LayerSpec::BatchNorm {
+                    config: BatchNormConfig::default(),
+                });
             }
-            layers.push(LayerSpec::Activation { activation: options.activation });
+            layers.push(LayerSpec::Activation {
+                activation: options.activation,
+            });
             if options.dropout > 0.0 {
                 layers.push(LayerSpec::Dropout { p: options.dropout });
             }
@@ -152,7 +156,9 @@ impl NetworkSpec {
         for layer in &self.layers {
             d = match layer {
                 LayerSpec::Linear { outputs, .. } => positive("linear.outputs", *outputs)?,
-                LayerSpec::Maxout { outputs, pieces, .. } => {
+                LayerSpec::Maxout {
+                    outputs, pieces, ..
+                } => {
                     positive("maxout.pieces", *pieces)?;
                     positive("maxout.outputs", *outputs)?
                 }
@@ -216,13 +222,20 @@ impl NetworkSpec {
 /// A [`BatchNormConfig`] for plain features with PyTorch's defaults.
 impl From<BatchNormLayout> for BatchNormConfig {
     fn from(layout: BatchNormLayout) -> Self {
-        BatchNormConfig { layout, ..BatchNormConfig::default() }
+        BatchNormConfig {
+            layout,
+            ..BatchNormConfig::default()
+        }
     }
 }
 
 fn positive(name: &'static str, v: usize) -> Result<usize> {
     if v == 0 {
-        Err(CoreError::InvalidHyperparameter { name, value: "0".into(), reason: "must be positive" })
+        Err(CoreError::InvalidHyperparameter {
+            name,
+            value: "0".into(),
+            reason: "must be positive",
+        })
     } else {
         Ok(v)
     }

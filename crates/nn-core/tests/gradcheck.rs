@@ -3,9 +3,7 @@
 use ndarray::{Array2, Array4};
 use nn_activations::Activation;
 use nn_core::gradcheck::{check_network, GradcheckConfig, TensorCheck};
-use nn_core::{
-    BatchNormConfig, BatchNormLayout, LayerSpec, Loss, Network, NetworkSpec, Targets,
-};
+use nn_core::{BatchNormConfig, BatchNormLayout, LayerSpec, Loss, Network, NetworkSpec, Targets};
 use nn_init::{BiasInit, Init};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -26,7 +24,10 @@ fn away_from_zero(rng: &mut ChaCha8Rng, shape: (usize, usize)) -> Array2<f64> {
 fn linear(outputs: usize) -> LayerSpec {
     LayerSpec::Linear {
         outputs,
-        init: Init::Normal { mean: 0.0, std: 0.5 },
+        init: Init::Normal {
+            mean: 0.0,
+            std: 0.5,
+        },
         bias: BiasInit::Constant(0.1),
     }
 }
@@ -44,10 +45,19 @@ fn check(spec: &NetworkSpec, n: usize, seed: u64, reg: f64, bound: f64) -> Vec<T
     let x = away_from_zero(&mut rng, (n, spec.input_dim));
     let c = spec.output_dim().unwrap();
     let labels: Vec<usize> = (0..n).map(|_| rng.random_range(0..c)).collect();
-    let config = GradcheckConfig { reg, seed: seed ^ 0x5eed, ..Default::default() };
-    let checks =
-        check_network(&mut net, x.view(), Targets::Classes(&labels), &Loss::default(), &config)
-            .unwrap();
+    let config = GradcheckConfig {
+        reg,
+        seed: seed ^ 0x5eed,
+        ..Default::default()
+    };
+    let checks = check_network(
+        &mut net,
+        x.view(),
+        Targets::Classes(&labels),
+        &Loss::default(),
+        &config,
+    )
+    .unwrap();
     for c in &checks {
         // 1e-9 is far below every true gradient here (O(1e-3) and up) and far above rounding noise.
         assert!(c.passes(bound, 1e-9), "{spec:?}: {c:?}");
@@ -56,7 +66,10 @@ fn check(spec: &NetworkSpec, n: usize, seed: u64, reg: f64, bound: f64) -> Vec<T
 }
 
 fn single(input_dim: usize, layer: LayerSpec) -> NetworkSpec {
-    NetworkSpec { input_dim, layers: vec![layer] }
+    NetworkSpec {
+        input_dim,
+        layers: vec![layer],
+    }
 }
 
 const ACTIVATIONS: [Activation; 11] = [
@@ -162,7 +175,10 @@ fn mlp_spec_with_everything() {
         4,
         &nn_core::MlpOptions {
             activation: Activation::Gelu,
-            init: Init::Normal { mean: 0.0, std: 0.4 },
+            init: Init::Normal {
+                mean: 0.0,
+                std: 0.4,
+            },
             bias: BiasInit::Zeros,
             batch_norm: true,
             dropout: 0.2,
@@ -177,14 +193,31 @@ fn mlp_spec_with_everything() {
 #[test]
 fn other_losses() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let spec = NetworkSpec { input_dim: 3, layers: vec![linear(4), LayerSpec::Activation { activation: Activation::Tanh }, linear(3)] };
+    let spec = NetworkSpec {
+        input_dim: 3,
+        layers: vec![
+            linear(4),
+            LayerSpec::Activation {
+                activation: Activation::Tanh,
+            },
+            linear(3),
+        ],
+    };
     let x = away_from_zero(&mut rng, (5, 3));
     let targets = away_from_zero(&mut rng, (5, 3));
     for (loss, t) in [
         (Loss::MeanSquaredError, Targets::Values(targets.view())),
-        (Loss::SoftmaxCrossEntropy { label_smoothing: 0.1 }, Targets::Classes(&[0, 1, 2, 2, 1])),
+        (
+            Loss::SoftmaxCrossEntropy {
+                label_smoothing: 0.1,
+            },
+            Targets::Classes(&[0, 1, 2, 2, 1]),
+        ),
         // Hinge: margins at random scores are almost surely not within h of a kink.
-        (Loss::Hinge { margin: 1.0 }, Targets::Classes(&[0, 1, 2, 2, 1])),
+        (
+            Loss::Hinge { margin: 1.0 },
+            Targets::Classes(&[0, 1, 2, 2, 1]),
+        ),
     ] {
         let mut net = Network::<f64>::from_spec(&spec, &mut rng).unwrap();
         let checks = check_network(&mut net, x.view(), t, &loss, &Default::default()).unwrap();
@@ -198,13 +231,32 @@ fn other_losses() {
 fn image_input_of_rank_four() {
     // An (N, C, H, W) input is flattened row-major, matching the NCHW layout of the first BatchNorm.
     let mut rng = ChaCha8Rng::seed_from_u64(8);
-    let layout = BatchNormLayout::Nchw { channels: 2, height: 2, width: 2 };
+    let layout = BatchNormLayout::Nchw {
+        channels: 2,
+        height: 2,
+        width: 2,
+    };
     let spec = NetworkSpec {
         input_dim: 8,
-        layers: vec![LayerSpec::BatchNorm { config: layout.into() }, LayerSpec::Flatten, linear(3)],
+        layers: vec![
+            LayerSpec::BatchNorm {
+                config: layout.into(),
+            },
+            LayerSpec::Flatten,
+            linear(3),
+        ],
     };
     let mut net = Network::<f64>::from_spec(&spec, &mut rng).unwrap();
-    let x = Array4::from_shape_fn((3, 2, 2, 2), |(n, c, h, w)| (n * 8 + c * 4 + h * 2 + w) as f64 * 0.37 % 1.3);
-    let checks = check_network(&mut net, x.view(), Targets::Classes(&[0, 1, 2]), &Loss::default(), &Default::default()).unwrap();
+    let x = Array4::from_shape_fn((3, 2, 2, 2), |(n, c, h, w)| {
+        (n * 8 + c * 4 + h * 2 + w) as f64 * 0.37 % 1.3
+    });
+    let checks = check_network(
+        &mut net,
+        x.view(),
+        Targets::Classes(&[0, 1, 2]),
+        &Loss::default(),
+        &Default::default(),
+    )
+    .unwrap();
     assert!(checks.iter().all(|c| c.rel_error < 1e-7), "{checks:?}");
 }

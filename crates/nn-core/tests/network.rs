@@ -15,7 +15,10 @@ fn rng(seed: u64) -> ChaCha8Rng {
 }
 
 fn bn_only(d: usize, config: BatchNormConfig) -> Network<f64> {
-    let spec = NetworkSpec { input_dim: d, layers: vec![LayerSpec::BatchNorm { config }] };
+    let spec = NetworkSpec {
+        input_dim: d,
+        layers: vec![LayerSpec::BatchNorm { config }],
+    };
     Network::from_spec(&spec, &mut rng(0)).unwrap()
 }
 
@@ -30,10 +33,16 @@ fn batch_norm_train_and_eval_by_hand() {
     // Batch mean 2.5, biased variance ((1.5² + 0.5²)·2)/4 = 1.25 (Ioffe & Szegedy, Alg. 1).
     let y = net.forward_train(x.view(), &mut rng(1)).unwrap().to_owned();
     let s = (1.25f64 + 1e-5).sqrt();
-    assert!(close(&y, &array![[-1.5 / s], [-0.5 / s], [0.5 / s], [1.5 / s]], 1e-12));
+    assert!(close(
+        &y,
+        &array![[-1.5 / s], [-0.5 / s], [0.5 / s], [1.5 / s]],
+        1e-12
+    ));
     // Running statistics (PyTorch convention, momentum 0.1): mean 0.9·0 + 0.1·2.5 = 0.25;
     // variance 0.9·1 + 0.1·(1.25·4/3) = 1.0666…, the unbiased batch variance being 5/3.
-    let LayerKind::BatchNorm(bn) = &net.layers()[0] else { panic!("not a batch norm") };
+    let LayerKind::BatchNorm(bn) = &net.layers()[0] else {
+        panic!("not a batch norm")
+    };
     assert!((bn.running_mean().unwrap()[0] - 0.25).abs() < 1e-15);
     assert!((bn.running_var().unwrap()[0] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-15);
     // Evaluation uses the running statistics: (x − 0.25)/√(1.0666… + ε).
@@ -41,12 +50,20 @@ fn batch_norm_train_and_eval_by_hand() {
     let expected = x.mapv(|v| (v - 0.25) / (rv + 1e-5f64).sqrt());
     let eval = net.predict(x.view()).unwrap();
     assert!(close(&eval, &expected, 1e-12));
-    assert!(close(&net.forward_eval(x.view()).unwrap().to_owned(), &expected, 1e-12));
+    assert!(close(
+        &net.forward_eval(x.view()).unwrap().to_owned(),
+        &expected,
+        1e-12
+    ));
 }
 
 #[test]
 fn batch_norm_without_running_stats_uses_batch_statistics_in_eval() {
-    let config = BatchNormConfig { track_running_stats: false, affine: false, ..Default::default() };
+    let config = BatchNormConfig {
+        track_running_stats: false,
+        affine: false,
+        ..Default::default()
+    };
     let mut net = bn_only(2, config);
     assert_eq!(net.num_params(), 0);
     assert_eq!(net.tensor_names().count(), 0);
@@ -62,8 +79,19 @@ fn batch_norm_channels_nchw_and_nhwc_agree() {
     // N = 2, C = 2, H = 1, W = 2. Channel 0 holds {1, 2, 5, 6}: mean 3.5, biased var 4.25;
     // channel 1 holds {3, 4, 7, 8}: mean 5.5, var 4.25.
     let nchw = array![[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]];
-    let mut a = bn_only(4, BatchNormLayout::Nchw { channels: 2, height: 1, width: 2 }.into());
-    let ya = a.forward_train(nchw.view(), &mut rng(0)).unwrap().to_owned();
+    let mut a = bn_only(
+        4,
+        BatchNormLayout::Nchw {
+            channels: 2,
+            height: 1,
+            width: 2,
+        }
+        .into(),
+    );
+    let ya = a
+        .forward_train(nchw.view(), &mut rng(0))
+        .unwrap()
+        .to_owned();
     let s = (4.25f64 + 1e-5).sqrt();
     let expected = array![
         [-2.5 / s, -1.5 / s, -2.5 / s, -1.5 / s],
@@ -72,28 +100,46 @@ fn batch_norm_channels_nchw_and_nhwc_agree() {
     assert!(close(&ya, &expected, 1e-12));
     // The same data channel-last: row n is (w0: c0 c1, w1: c0 c1).
     let nhwc = array![[1.0, 3.0, 2.0, 4.0], [5.0, 7.0, 6.0, 8.0]];
-    let mut b = bn_only(4, BatchNormLayout::Nhwc { height: 1, width: 2, channels: 2 }.into());
-    let yb = b.forward_train(nhwc.view(), &mut rng(0)).unwrap().to_owned();
+    let mut b = bn_only(
+        4,
+        BatchNormLayout::Nhwc {
+            height: 1,
+            width: 2,
+            channels: 2,
+        }
+        .into(),
+    );
+    let yb = b
+        .forward_train(nhwc.view(), &mut rng(0))
+        .unwrap()
+        .to_owned();
     let back = array![
         [yb[[0, 0]], yb[[0, 2]], yb[[0, 1]], yb[[0, 3]]],
         [yb[[1, 0]], yb[[1, 2]], yb[[1, 1]], yb[[1, 3]]]
     ];
     assert!(close(&back, &expected, 1e-12));
     // Running mean after one step: 0.1·(3.5, 5.5).
-    let LayerKind::BatchNorm(bn) = &b.layers()[0] else { panic!("not a batch norm") };
+    let LayerKind::BatchNorm(bn) = &b.layers()[0] else {
+        panic!("not a batch norm")
+    };
     let rm = bn.running_mean().unwrap();
     assert!((rm[0] - 0.35).abs() < 1e-15 && (rm[1] - 0.55).abs() < 1e-15);
 }
 
 #[test]
 fn dropout_train_and_eval() {
-    let spec = NetworkSpec { input_dim: 200, layers: vec![LayerSpec::Dropout { p: 0.25 }] };
+    let spec = NetworkSpec {
+        input_dim: 200,
+        layers: vec![LayerSpec::Dropout { p: 0.25 }],
+    };
     let mut net = Network::<f64>::from_spec(&spec, &mut rng(0)).unwrap();
     let x = Array2::from_elem((50, 200), 1.0);
     assert_eq!(net.predict(x.view()).unwrap(), x);
     let y = net.forward_train(x.view(), &mut rng(5)).unwrap().to_owned();
     // Survivors are scaled by 1/(1 − p); the kept fraction is near 0.75 (10 000 draws: σ ≈ 0.0043).
-    assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-15));
+    assert!(y
+        .iter()
+        .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-15));
     let kept = y.iter().filter(|&&v| v != 0.0).count() as f64 / 10_000.0;
     assert!((kept - 0.75).abs() < 0.03, "{kept}");
     // The same seed gives the same mask.
@@ -102,9 +148,16 @@ fn dropout_train_and_eval() {
 }
 
 fn trained_net<F: ndarray::NdFloat>() -> Network<F> {
-    let opts = MlpOptions { batch_norm: true, dropout: 0.1, ..Default::default() };
+    let opts = MlpOptions {
+        batch_norm: true,
+        dropout: 0.1,
+        ..Default::default()
+    };
     let mut spec = NetworkSpec::mlp(6, &[5, 4], 3, &opts).unwrap();
-    spec.layers.push(LayerSpec::PRelu { per_feature: true, init: 0.25 });
+    spec.layers.push(LayerSpec::PRelu {
+        per_feature: true,
+        init: 0.25,
+    });
     spec.layers.push(LayerSpec::Maxout {
         outputs: 2,
         pieces: 3,
@@ -113,9 +166,17 @@ fn trained_net<F: ndarray::NdFloat>() -> Network<F> {
     });
     let mut r = rng(9);
     let mut net = Network::<F>::from_spec(&spec, &mut r).unwrap();
-    let x = Array2::from_shape_fn((7, 6), |(i, j)| F::from((i * 6 + j) as f64 * 0.1 - 2.0).unwrap());
-    net.forward_backward(x.view(), Targets::Classes(&[0, 1, 1, 0, 1, 0, 0]), &Loss::default(), F::from(1e-3).unwrap(), &mut r)
-        .unwrap();
+    let x = Array2::from_shape_fn((7, 6), |(i, j)| {
+        F::from((i * 6 + j) as f64 * 0.1 - 2.0).unwrap()
+    });
+    net.forward_backward(
+        x.view(),
+        Targets::Classes(&[0, 1, 1, 0, 1, 0, 0]),
+        &Loss::default(),
+        F::from(1e-3).unwrap(),
+        &mut r,
+    )
+    .unwrap();
     // Change the parameters so the round trip is not of initial values only.
     net.visit_params_mut(|p| {
         let mut v = p.value;
@@ -145,12 +206,21 @@ fn save_load_round_trip_is_bit_exact() {
         for ((na, ka, va), (nb, kb, vb)) in a.iter().zip(&b) {
             assert_eq!((na, ka), (nb, kb));
             // Bit-exact: compare the bit patterns, not the values.
-            let bits = |v: &ndarray::ArrayD<F>| v.iter().map(|x| x.to_f64().unwrap().to_bits()).collect::<Vec<_>>();
+            let bits = |v: &ndarray::ArrayD<F>| {
+                v.iter()
+                    .map(|x| x.to_f64().unwrap().to_bits())
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(bits(va), bits(vb), "{na}");
         }
-        assert!(a.iter().any(|(n, k, _)| n == "layers.1.running_var" && *k == ParamKind::Buffer));
+        assert!(a
+            .iter()
+            .any(|(n, k, _)| n == "layers.1.running_var" && *k == ParamKind::Buffer));
         let x = Array2::from_shape_fn((3, 6), |(i, j)| F::from(i as f64 - j as f64).unwrap());
-        assert_eq!(net.predict(x.view()).unwrap(), back.predict(x.view()).unwrap());
+        assert_eq!(
+            net.predict(x.view()).unwrap(),
+            back.predict(x.view()).unwrap()
+        );
     }
     round_trip::<f32>("f32.safetensors");
     round_trip::<f64>("f64.safetensors");
@@ -160,7 +230,17 @@ fn save_load_round_trip_is_bit_exact() {
 fn names_follow_pytorch_sequential() {
     let net = trained_net::<f64>();
     let names: Vec<_> = net.tensor_names().map(|(n, _)| n.to_string()).collect();
-    assert_eq!(&names[..6], ["layers.0.weight", "layers.0.bias", "layers.1.gamma", "layers.1.beta", "layers.1.running_mean", "layers.1.running_var"]);
+    assert_eq!(
+        &names[..6],
+        [
+            "layers.0.weight",
+            "layers.0.bias",
+            "layers.1.gamma",
+            "layers.1.beta",
+            "layers.1.running_mean",
+            "layers.1.running_var"
+        ]
+    );
     assert!(names.contains(&"layers.9.alpha".to_string()));
     assert!(names.contains(&"layers.10.weight".to_string()));
 }
@@ -171,7 +251,13 @@ fn corrupted_or_mismatched_files_are_errors() {
     let bytes = net.to_safetensors().unwrap();
     // Truncated.
     for cut in [0, 7, 100, bytes.len() - 1] {
-        assert!(matches!(Network::<f32>::from_safetensors(&bytes[..cut]), Err(CoreError::Format(_))), "cut {cut}");
+        assert!(
+            matches!(
+                Network::<f32>::from_safetensors(&bytes[..cut]),
+                Err(CoreError::Format(_))
+            ),
+            "cut {cut}"
+        );
     }
     // Wrong dtype: an f32 file read as f64.
     assert!(matches!(
@@ -189,11 +275,23 @@ fn corrupted_or_mismatched_files_are_errors() {
     });
     let data: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
-        .map(|(n, v)| (n.clone(), v.shape().to_vec(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                v.shape().to_vec(),
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            )
+        })
         .collect();
     let views: Vec<_> = data
         .iter()
-        .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                    .unwrap(),
+            )
+        })
         .collect();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let bad = safetensors::serialize(views, meta.metadata()).unwrap();
@@ -202,13 +300,23 @@ fn corrupted_or_mismatched_files_are_errors() {
         Err(CoreError::ModelMismatch { tensor, .. }) if tensor == "layers.0.weight"
     ));
     // No metadata at all.
-    let plain = safetensors::serialize(Vec::<(String, safetensors::tensor::TensorView<'_>)>::new(), &None).unwrap();
-    assert!(matches!(Network::<f32>::from_safetensors(&plain), Err(CoreError::ModelMismatch { .. })));
+    let plain = safetensors::serialize(
+        Vec::<(String, safetensors::tensor::TensorView<'_>)>::new(),
+        &None,
+    )
+    .unwrap();
+    assert!(matches!(
+        Network::<f32>::from_safetensors(&plain),
+        Err(CoreError::ModelMismatch { .. })
+    ));
     // load_expecting rejects a file saved for another spec.
     let path = tmp_path("expect.safetensors");
     net.save(&path).unwrap();
     let other = NetworkSpec::mlp(6, &[5], 3, &Default::default()).unwrap();
-    assert!(matches!(Network::<f32>::load_expecting(&path, &other), Err(CoreError::ModelMismatch { .. })));
+    assert!(matches!(
+        Network::<f32>::load_expecting(&path, &other),
+        Err(CoreError::ModelMismatch { .. })
+    ));
     assert!(Network::<f32>::load_expecting(&path, net.spec()).is_ok());
     std::fs::remove_file(&path).unwrap();
     // A missing file is an i/o error.
@@ -219,34 +327,105 @@ fn corrupted_or_mismatched_files_are_errors() {
 fn bad_inputs_are_typed_errors() {
     let spec = NetworkSpec::mlp(4, &[3], 2, &Default::default()).unwrap();
     let mut net = Network::<f64>::from_spec(&spec, &mut rng(0)).unwrap();
-    assert!(matches!(net.backward(Array2::zeros((2, 2)).view()), Err(CoreError::BackwardBeforeForward)));
-    assert!(matches!(net.forward_train(Array2::zeros((2, 5)).view(), &mut rng(0)), Err(CoreError::ShapeMismatch { .. })));
-    assert!(matches!(net.predict(Array2::zeros((0, 4)).view()), Err(CoreError::EmptyInput { .. })));
-    net.forward_train(Array2::zeros((2, 4)).view(), &mut rng(0)).unwrap();
-    assert!(matches!(net.backward(Array2::zeros((3, 2)).view()), Err(CoreError::ShapeMismatch { .. })));
-    let r = net.forward_backward(Array2::zeros((2, 4)).view(), Targets::Classes(&[0, 2]), &Loss::default(), 0.0, &mut rng(0));
-    assert!(matches!(r, Err(CoreError::LabelOutOfRange { index: 1, label: 2, classes: 2 })));
+    assert!(matches!(
+        net.backward(Array2::zeros((2, 2)).view()),
+        Err(CoreError::BackwardBeforeForward)
+    ));
+    assert!(matches!(
+        net.forward_train(Array2::zeros((2, 5)).view(), &mut rng(0)),
+        Err(CoreError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        net.predict(Array2::zeros((0, 4)).view()),
+        Err(CoreError::EmptyInput { .. })
+    ));
+    net.forward_train(Array2::zeros((2, 4)).view(), &mut rng(0))
+        .unwrap();
+    assert!(matches!(
+        net.backward(Array2::zeros((3, 2)).view()),
+        Err(CoreError::ShapeMismatch { .. })
+    ));
+    let r = net.forward_backward(
+        Array2::zeros((2, 4)).view(),
+        Targets::Classes(&[0, 2]),
+        &Loss::default(),
+        0.0,
+        &mut rng(0),
+    );
+    assert!(matches!(
+        r,
+        Err(CoreError::LabelOutOfRange {
+            index: 1,
+            label: 2,
+            classes: 2
+        })
+    ));
     // Specs.
     for (bad, field) in [
-        (NetworkSpec::mlp(4, &[3], 2, &MlpOptions { dropout: 1.0, ..Default::default() }), "dropout.p"),
-        (NetworkSpec::mlp(4, &[0], 2, &Default::default()), "linear.outputs"),
-        (NetworkSpec::mlp(0, &[3], 2, &Default::default()), "input_dim"),
+        (
+            NetworkSpec::mlp(
+                4,
+                &[3],
+                2,
+                &MlpOptions {
+                    dropout: 1.0,
+                    ..Default::default()
+                },
+            ),
+            "dropout.p",
+        ),
+        (
+            NetworkSpec::mlp(4, &[0], 2, &Default::default()),
+            "linear.outputs",
+        ),
+        (
+            NetworkSpec::mlp(0, &[3], 2, &Default::default()),
+            "input_dim",
+        ),
     ] {
         assert!(matches!(bad, Err(CoreError::InvalidHyperparameter { name, .. }) if name == field));
     }
-    let bn = LayerSpec::BatchNorm { config: BatchNormLayout::Nchw { channels: 3, height: 2, width: 2 }.into() };
-    let spec = NetworkSpec { input_dim: 10, layers: vec![bn] };
-    assert!(matches!(spec.validate(), Err(CoreError::ShapeMismatch { .. })));
-    let act = LayerSpec::Activation { activation: Activation::LeakyRelu { slope: f64::NAN } };
-    assert!(matches!(NetworkSpec { input_dim: 2, layers: vec![act] }.validate(), Err(CoreError::Activation(_))));
+    let bn = LayerSpec::BatchNorm {
+        config: BatchNormLayout::Nchw {
+            channels: 3,
+            height: 2,
+            width: 2,
+        }
+        .into(),
+    };
+    let spec = NetworkSpec {
+        input_dim: 10,
+        layers: vec![bn],
+    };
+    assert!(matches!(
+        spec.validate(),
+        Err(CoreError::ShapeMismatch { .. })
+    ));
+    let act = LayerSpec::Activation {
+        activation: Activation::LeakyRelu { slope: f64::NAN },
+    };
+    assert!(matches!(
+        NetworkSpec {
+            input_dim: 2,
+            layers: vec![act]
+        }
+        .validate(),
+        Err(CoreError::Activation(_))
+    ));
     // BatchNorm cannot train on one value per channel.
     let mut bn = bn_only(3, BatchNormConfig::default());
-    assert!(matches!(bn.forward_train(Array2::zeros((1, 3)).view(), &mut rng(0)), Err(CoreError::InvalidHyperparameter { .. })));
+    assert!(matches!(
+        bn.forward_train(Array2::zeros((1, 3)).view(), &mut rng(0)),
+        Err(CoreError::InvalidHyperparameter { .. })
+    ));
 }
 
 #[test]
 fn l2_is_reported_apart_and_only_on_weights() {
-    let opts = MlpOptions { batch_norm: true, ..Default::default() };
+    let opts = MlpOptions {
+        batch_norm: true,
+        ..Default::default()
+    };
     let spec = NetworkSpec::mlp(3, &[4], 2, &opts).unwrap();
     let mut net = Network::<f64>::from_spec(&spec, &mut rng(2)).unwrap();
     let mut sum_sq = 0.0;
@@ -256,8 +435,24 @@ fn l2_is_reported_apart_and_only_on_weights() {
         }
     });
     let x = Array2::from_shape_fn((4, 3), |(i, j)| (i as f64) - (j as f64));
-    let a = net.forward_backward(x.view(), Targets::Classes(&[0, 1, 0, 1]), &Loss::default(), 0.0, &mut rng(0)).unwrap();
-    let b = net.forward_backward(x.view(), Targets::Classes(&[0, 1, 0, 1]), &Loss::default(), 0.3, &mut rng(0)).unwrap();
+    let a = net
+        .forward_backward(
+            x.view(),
+            Targets::Classes(&[0, 1, 0, 1]),
+            &Loss::default(),
+            0.0,
+            &mut rng(0),
+        )
+        .unwrap();
+    let b = net
+        .forward_backward(
+            x.view(),
+            Targets::Classes(&[0, 1, 0, 1]),
+            &Loss::default(),
+            0.3,
+            &mut rng(0),
+        )
+        .unwrap();
     assert_eq!(a.data_loss, b.data_loss);
     assert_eq!(a.reg_loss, 0.0);
     assert!((b.reg_loss - 0.5 * 0.3 * sum_sq).abs() < 1e-12);
