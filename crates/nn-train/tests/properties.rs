@@ -3,6 +3,7 @@
 use ndarray::{Array1, Array2};
 use nn_train::eval::{top_k_accuracy, Polyak};
 use nn_train::optim::{clip_grad_norm, global_norm};
+use nn_train::schedule::ScheduleConfig;
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
@@ -61,6 +62,29 @@ proptest! {
         for j in 0..3 {
             let mean = rows.iter().map(|r| r[j]).sum::<f64>() / rows.len() as f64;
             prop_assert!((avg[j] - mean).abs() < 1e-12);
+        }
+    }
+
+    /// Cosine annealing (with or without warm restarts, behind a warm-up) stays within [0, lr], and
+    /// within [min_lr, lr] after the warm-up.
+    #[test]
+    fn cosine_schedules_stay_in_range(
+        lr in 1e-4f64..1.0,
+        min_frac in 0.0f64..1.0,
+        period in 1u64..50,
+        mult in prop::option::of(1u64..4),
+        warm in 1u64..20,
+        t in 0u64..5000,
+    ) {
+        let min_lr = lr * min_frac;
+        let inner = ScheduleConfig::Cosine { lr, min_lr, period, restart_mult: mult };
+        let s = ScheduleConfig::WarmUp { steps: warm, start_factor: 0.0, then: Box::new(inner) }
+            .build()
+            .unwrap();
+        let x = s.lr_at(t);
+        prop_assert!((0.0..=lr * (1.0 + 1e-12)).contains(&x));
+        if t >= warm {
+            prop_assert!(x >= min_lr * (1.0 - 1e-12));
         }
     }
 }
