@@ -262,13 +262,15 @@ pub fn init_stats<F: NdFloat, R: Rng + ?Sized>(
 
     let x: Array2<F> = unit.weights(n, d, rng)?;
     let input_std = std_of(x.view());
-    // inputs[l] = Hₗ₋₁ (the layer's input); saved[l] = what the backward pass reads.
-    let mut inputs: Vec<Array2<F>> = Vec::with_capacity(depth);
-    let mut saved: Vec<Array2<F>> = Vec::with_capacity(depth);
+    // acts[l] = Hₗ (acts[0] = X); pre[l] = Zₗ₊₁, kept only when the backward pass reads the
+    // input (otherwise it reads acts[l + 1], the output, and no copy is made).
+    let mut acts: Vec<Array2<F>> = Vec::with_capacity(depth + 1);
+    let mut pre: Vec<Array2<F>> = Vec::new();
     let mut weights: Vec<Array2<F>> = Vec::with_capacity(depth);
     let mut layers = Vec::with_capacity(depth);
-    let mut input = x;
+    acts.push(x);
     for layer in 1..=depth {
+        let input = &acts[layer - 1];
         let w: Array2<F> = config.init.weights(input.ncols(), h, rng)?;
         let b = config.bias.bias::<F>(h)?;
         let z = input.dot(&w) + &b;
@@ -291,20 +293,22 @@ pub fn init_stats<F: NdFloat, R: Rng + ?Sized>(
             histogram: Histogram::of(&values, config.bins),
         });
 
-        inputs.push(input);
         weights.push(w);
-        match kind {
-            Saved::Input => saved.push(z),
-            Saved::Output => saved.push(y.clone()),
+        if kind == Saved::Input {
+            pre.push(z);
         }
-        input = y;
+        acts.push(y);
     }
 
     let mut dout: Array2<F> = unit.weights(n, h, rng)?;
     for (l, stats) in layers.iter_mut().enumerate().rev() {
         stats.grad_std = std_of(dout.view());
-        let dz = act.backward(dout.view(), saved[l].view(), kind)?;
-        stats.weight_grad_std = std_of(inputs[l].t().dot(&dz).view());
+        let saved = match kind {
+            Saved::Input => pre[l].view(),
+            Saved::Output => acts[l + 1].view(),
+        };
+        let dz = act.backward(dout.view(), saved, kind)?;
+        stats.weight_grad_std = std_of(acts[l].t().dot(&dz).view());
         if l > 0 {
             dout = dz.dot(&weights[l].t());
         }
