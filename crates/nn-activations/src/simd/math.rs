@@ -135,41 +135,21 @@ pub(crate) fn sigmoid<A: Arith>(x: f32) -> f32 {
     }
 }
 
-/// `tanh x`: an odd polynomial below 0.625 (Cephes `tanhf`), `(1 - e)/(1 + e)` with
-/// `e = exp(-2|x|)` above.
+/// `tanh x = -m / (2 + m)·sign(x)` with `m = expm1(-2|x|)`: no cancellation near 0 (where
+/// `m ≈ -2|x|`), no overflow for large `|x|` (where `m → -1`).
 #[inline(always)]
 pub(crate) fn tanh<A: Arith>(x: f32) -> f32 {
-    let ax = x.abs();
-    let z = x * x;
-    let mut p = -5.704_988_7e-3;
-    p = A::fma(p, z, 2.063_908_9e-2);
-    p = A::fma(p, z, -5.373_971_6e-2);
-    p = A::fma(p, z, 1.333_144_2e-1);
-    p = A::fma(p, z, -3.333_328_2e-1);
-    let small = A::fma(p * z, x, x);
-    let e = exp::<A>(-2.0 * ax);
-    let large = ((1.0 - e) / (1.0 + e)).copysign(x);
-    if ax < 0.625 {
-        small
-    } else {
-        large
-    }
+    let m = expm1_nonpositive::<A>(-2.0 * x.abs());
+    (-m / (2.0 + m)).copysign(x)
 }
 
-/// `tanh'(x) = 1 - tanh² x`, as `4e/(1 + e)²` with `e = exp(-2|x|)` above 0.625, which avoids
-/// the cancellation of `1 - t²` when `t` is close to ±1.
+/// `tanh'(x) = 1 - tanh² x = 4e/(1 + e)²` with `e = exp(-2|x|)`, which has no cancellation
+/// anywhere (unlike `1 - t²` when `t` is close to ±1).
 #[inline(always)]
 pub(crate) fn tanh_derivative<A: Arith>(x: f32) -> f32 {
     let e = exp::<A>(-2.0 * x.abs());
     let q = 1.0 + e;
-    let large = 4.0 * e / (q * q);
-    let t = tanh::<A>(x);
-    let small = A::fma(-t, t, 1.0);
-    if x.abs() < 0.625 {
-        small
-    } else {
-        large
-    }
+    4.0 * e / (q * q)
 }
 
 /// `ln(1 + e)` for `e ∈ [0, 1]` (and NaN): Cephes `logf` on `u = 1 + e`, then Goldberg's
