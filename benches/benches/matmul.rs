@@ -272,5 +272,114 @@ mod peak {
     }
 }
 
+/// Thread CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`): on a busy machine it
+/// counts only the time this thread ran, so one-thread rows are less disturbed by other work.
+#[cfg(target_os = "linux")]
+mod cpu_time {
+    use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+    use std::time::Duration;
+
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+
+    extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+
+    /// `CLOCK_THREAD_CPUTIME_ID` in Linux's `<time.h>`.
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+    fn now() -> Duration {
+        let mut ts = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec (64-bit Linux layout); the clock id exists.
+        let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    /// Criterion measurement by thread CPU time, formatted like wall time.
+    pub struct ThreadCpuTime;
+
+    static WALL: WallTime = WallTime;
+
+    impl Measurement for ThreadCpuTime {
+        type Intermediate = Duration;
+        type Value = Duration;
+        fn start(&self) -> Duration {
+            now()
+        }
+        fn end(&self, start: Duration) -> Duration {
+            now().saturating_sub(start)
+        }
+        fn add(&self, a: &Duration, b: &Duration) -> Duration {
+            *a + *b
+        }
+        fn zero(&self) -> Duration {
+            Duration::ZERO
+        }
+        fn to_f64(&self, v: &Duration) -> f64 {
+            v.as_nanos() as f64
+        }
+        fn formatter(&self) -> &dyn ValueFormatter {
+            WALL.formatter()
+        }
+    }
+}
+
+/// One-thread rows timed by thread CPU time (group `gemm-cputime`): ours, ndarray's `dot`, and
+/// the FMA peak, for ratios that a busy machine disturbs less than wall time.
+#[cfg(target_os = "linux")]
+fn bench_cpu(c: &mut Criterion<cpu_time::ThreadCpuTime>) {
+    let mut g = c.benchmark_group("gemm-cputime");
+    g.warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1500))
+        .sample_size(15);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        const ITERS: u64 = 1 << 16;
+        g.throughput(Throughput::Elements(2 * 16 * 12 * ITERS));
+        g.bench_function(BenchmarkId::new("peak_fma", "avx512/t1"), |bench| {
+            // SAFETY: AVX-512F was detected above.
+            bench.iter(|| unsafe { peak::fma_avx512(black_box(ITERS)) })
+        });
+    }
+    let one = pool(1);
+    for (product, m, k, n) in shapes() {
+        let ops = Operands::new(product, m, k, n);
+        let (a, b) = ops.views();
+        let mut out = Array2::<f32>::zeros((m, n));
+        let id = format!("{}_{m}x{k}x{n}/t1", product.name());
+        g.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        g.bench_function(BenchmarkId::new("ours", &id), |bench| {
+            one.install(|| {
+                bench.iter(|| gemm(1.0, black_box(a), black_box(b), 0.0, out.view_mut()))
+            })
+        });
+        g.bench_function(BenchmarkId::new("ndarray", &id), |bench| {
+            bench.iter(|| general_mat_mul(1.0, &black_box(a), &black_box(b), 0.0, &mut out))
+        });
+        #[cfg(feature = "gemm-crate")]
+        g.bench_function(BenchmarkId::new("gemm-crate", &id), |bench| {
+            bench.iter(|| gemm_crate(black_box(a), black_box(b), out.view_mut(), 1))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(benches, bench_peak, bench_gemm);
+#[cfg(target_os = "linux")]
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(cpu_time::ThreadCpuTime);
+    targets = bench_cpu
+}
+#[cfg(target_os = "linux")]
+criterion_main!(benches, cpu);
+#[cfg(not(target_os = "linux"))]
 criterion_main!(benches);

@@ -212,7 +212,7 @@ macro_rules! micro_kernel {
 
 micro_kernel!(
     /// AVX-512F, `f32`: 12 rows × 32 columns (24 of the 32 `zmm` registers accumulate).
-    Avx512F32, f32, __m512, "avx512f", lanes = 16, mr = 12, nv = 2, kc = 256, mc = 120, nc = 4096,
+    Avx512F32, f32, __m512, "avx512f", lanes = 16, mr = 12, nv = 2, kc = 384, mc = 96, nc = 4096,
     _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps
 );
 
