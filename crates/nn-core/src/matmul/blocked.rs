@@ -389,13 +389,14 @@ unsafe fn pack_w<T: NdFloat, const W: usize>(dst: &mut [T], src: Mat<T>, rows: u
             }
         }
     }
-    if rows % W != 0 {
+    let rest = rows - full * W;
+    if rest != 0 {
         // SAFETY: the last, partial panel starts at row full·W of `src`; forwarded contract.
         unsafe {
             pack_any(
                 &mut dst[full * W * kc..],
-                src.block(full * W, rows % W, 0, kc),
-                rows % W,
+                src.block(full * W, rest, 0, kc),
+                rest,
                 kc,
                 W,
             );
