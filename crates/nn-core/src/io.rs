@@ -11,12 +11,18 @@ use crate::error::{CoreError, Result};
 use crate::network::Network;
 use crate::spec::NetworkSpec;
 
-/// `__metadata__` key holding the format marker.
-const FORMAT_KEY: &str = "format";
-/// Value of [`FORMAT_KEY`].
+/// The only `__metadata__` key: its value is [`SavedHeader`] as JSON. (One key, because the
+/// safetensors crate writes its `HashMap` in random order and saved files should be reproducible.)
+const META_KEY: &str = "nn_core";
+/// The format marker in [`SavedHeader`].
 const FORMAT: &str = "nn-core/1";
-/// `__metadata__` key holding the specification as JSON.
-const SPEC_KEY: &str = "spec";
+
+/// What `__metadata__["nn_core"]` holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedHeader {
+    format: String,
+    spec: NetworkSpec,
+}
 
 fn dtype_of<F: NdFloat>() -> Result<Dtype> {
     match std::mem::size_of::<F>() {
@@ -38,7 +44,7 @@ fn mismatch(tensor: &str, reason: String) -> CoreError {
 impl<F: NdFloat> Network<F> {
     /// The network as safetensors bytes: every parameter and buffer under its name
     /// (`layers.0.weight`, `layers.1.running_mean`, …; little-endian `F32` or `F64`), with the
-    /// [`NetworkSpec`] as JSON in `__metadata__["spec"]`. Linear weights are stored `D × H`
+    /// [`NetworkSpec`] as JSON in `__metadata__["nn_core"]` (`{"format": "nn-core/1", "spec": …}`). Linear weights are stored `D × H`
     /// (CS231n's layout; PyTorch's `nn.Linear.weight` is the transpose).
     ///
     /// # Errors
@@ -62,10 +68,11 @@ impl<F: NdFloat> Network<F> {
         for (name, shape, bytes) in &entries {
             views.push((name.clone(), TensorView::new(dtype, shape.clone(), bytes)?));
         }
-        let meta = HashMap::from([
-            (FORMAT_KEY.to_string(), FORMAT.to_string()),
-            (SPEC_KEY.to_string(), serde_json::to_string(self.spec())?),
-        ]);
+        let header = SavedHeader {
+            format: FORMAT.to_string(),
+            spec: self.spec().clone(),
+        };
+        let meta = HashMap::from([(META_KEY.to_string(), serde_json::to_string(&header)?)]);
         Ok(safetensors::serialize(views, &Some(meta))?)
     }
 
@@ -84,13 +91,17 @@ impl<F: NdFloat> Network<F> {
             .metadata()
             .as_ref()
             .ok_or_else(|| mismatch("__metadata__", "no metadata".into()))?;
-        if meta.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT) {
-            return Err(mismatch("__metadata__", format!("format is not {FORMAT}")));
+        let header_json = meta
+            .get(META_KEY)
+            .ok_or_else(|| mismatch("__metadata__", format!("no {META_KEY} entry")))?;
+        let header: SavedHeader = serde_json::from_str(header_json)?;
+        if header.format != FORMAT {
+            return Err(mismatch(
+                "__metadata__",
+                format!("format {}, expected {FORMAT}", header.format),
+            ));
         }
-        let spec_json = meta
-            .get(SPEC_KEY)
-            .ok_or_else(|| mismatch("__metadata__", "no spec".into()))?;
-        let spec: NetworkSpec = serde_json::from_str(spec_json)?;
+        let spec = header.spec;
         // The values drawn here are all overwritten below.
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
         let mut net = Network::from_spec(&spec, &mut rng)?;
