@@ -5,7 +5,9 @@
 /// A deterministic pseudo-random f32 vector in `[-4, 4)` (a tiny LCG: benches need varied
 /// values, not statistical quality, and must not depend on an RNG crate's version).
 pub fn test_vector(len: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             state = state

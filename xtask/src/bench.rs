@@ -51,26 +51,34 @@ pub fn run(args: &[String]) -> Result<(), String> {
     cmd.args(&extra);
     run_step("cargo bench", &mut cmd)?;
 
-    let criterion_dir = project_root().join("target/criterion");
+    let criterion_dir = target_dir().join("criterion");
     let mut rows = Vec::new();
     collect(&criterion_dir, started, &mut rows);
     if rows.is_empty() {
         return Err("bench: no benchmark results were written by this run".into());
     }
-    rows.sort_by(|a, b| {
-        (&a.group, &a.value, &a.function).cmp(&(&b.group, &b.value, &b.function))
-    });
+    rows.sort_by(|a, b| (&a.group, &a.value, &a.function).cmp(&(&b.group, &b.value, &b.function)));
     let table = render(&rows);
     print!("{table}");
-    let out = project_root().join("target/bench-summary.md");
+    let out = target_dir().join("bench-summary.md");
     write_atomic(&out, &table).map_err(|e| format!("bench: writing {}: {e}", out.display()))?;
     eprintln!("xtask: summary written to {}", out.display());
     Ok(())
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the root), else `target/`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => project_root().join(dir),
+        None => project_root().join("target"),
+    }
+}
+
 /// Finds every `new/benchmark.json` below `dir` written after `since`.
 fn collect(dir: &Path, since: SystemTime, rows: &mut Vec<Row>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if !path.is_dir() {
@@ -92,7 +100,8 @@ fn read_row(new_dir: &Path, since: SystemTime) -> Option<Row> {
     if modified < since {
         return None;
     }
-    let read = |p: PathBuf| -> Option<Value> { serde_json::from_str(&fs::read_to_string(p).ok()?).ok() };
+    let read =
+        |p: PathBuf| -> Option<Value> { serde_json::from_str(&fs::read_to_string(p).ok()?).ok() };
     let bench = read(new_dir.join("benchmark.json"))?;
     let est = read(estimates)?;
     let throughput = bench["throughput"].as_object().and_then(|t| {
@@ -114,7 +123,9 @@ fn rate(row: &Row) -> Option<f64> {
 }
 
 fn format_rate(row: &Row) -> String {
-    let Some(r) = rate(row) else { return "-".into() };
+    let Some(r) = rate(row) else {
+        return "-".into();
+    };
     let kind = row.throughput.as_ref().map(|t| t.0.as_str()).unwrap_or("");
     let g = row.group.to_lowercase();
     if kind == "bytes" {
@@ -142,7 +153,8 @@ fn format_time(ns: f64) -> String {
 
 /// The summary as a Markdown table.
 fn render(rows: &[Row]) -> String {
-    let mut s = String::from("| bench | median | throughput | vs baseline |\n|---|---:|---:|---:|\n");
+    let mut s =
+        String::from("| bench | median | throughput | vs baseline |\n|---|---:|---:|---:|\n");
     for r in rows {
         let baseline = rows.iter().find(|b| {
             b.group == r.group
@@ -151,7 +163,11 @@ fn render(rows: &[Row]) -> String {
                 && b.function != r.function
         });
         let ratio = match (baseline.and_then(rate), rate(r)) {
-            (Some(base), Some(mine)) => format!("{:.0}% of {}", 100.0 * mine / base, baseline.map_or("", |b| b.function.as_str())),
+            (Some(base), Some(mine)) => format!(
+                "{:.0}% of {}",
+                100.0 * mine / base,
+                baseline.map_or("", |b| b.function.as_str())
+            ),
             _ => "-".into(),
         };
         let id = [r.group.as_str(), r.function.as_str(), r.value.as_str()]
@@ -160,7 +176,11 @@ fn render(rows: &[Row]) -> String {
             .copied()
             .collect::<Vec<_>>()
             .join("/");
-        s += &format!("| {id} | {} | {} | {ratio} |\n", format_time(r.median_ns), format_rate(r));
+        s += &format!(
+            "| {id} | {} | {} | {ratio} |\n",
+            format_time(r.median_ns),
+            format_rate(r)
+        );
     }
     s
 }

@@ -3,7 +3,7 @@
 //! CS231n notes care about.
 //!
 //! Run: `cargo run --release -p nn-activations --example tour [path/to/digits.csv.gz]`
-//! (default path: `/work/shared/data/sklearn-digits/digits.csv.gz`).
+//! (default: `data/sklearn-digits/digits.csv.gz`, shipped in the repository).
 
 use flate2::read::GzDecoder;
 use ndarray::{Array1, Array2, Axis};
@@ -19,9 +19,13 @@ const H: usize = 100;
 const STEP: f64 = 1e-5;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "/work/shared/data/sklearn-digits/digits.csv.gz".into());
+    let path = std::env::args().nth(1).unwrap_or_else(|| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/sklearn-digits/digits.csv.gz"
+        )
+        .into()
+    });
     let (x, labels) = load_digits(&path, N)?;
     let d = x.ncols();
     let mut rng = ChaCha8Rng::seed_from_u64(231);
