@@ -5,7 +5,10 @@ use crate::{cargo, layers, run_step};
 /// Runs formatting, clippy, the tests (doc tests included), a bench smoke run and the layer check.
 pub fn run() -> Result<(), String> {
     layers::run()?;
-    run_step("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run_step(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
     run_step(
         "cargo clippy (warnings denied)",
         cargo().args([

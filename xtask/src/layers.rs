@@ -20,7 +20,13 @@ pub const ORDER: [&str; 6] = [
 /// Reads `cargo metadata` and fails with one line per edge that breaks the rule.
 pub fn run() -> Result<(), String> {
     let out = cargo()
-        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
         .output()
         .map_err(|e| format!("layers: could not run cargo metadata: {e}"))?;
     if !out.status.success() {
@@ -47,7 +53,9 @@ pub fn workspace_edges(meta: &Value) -> Vec<(String, String)> {
     let names: Vec<&str> = packages.iter().filter_map(|p| p["name"].as_str()).collect();
     let mut edges = Vec::new();
     for p in &packages {
-        let Some(name) = p["name"].as_str() else { continue };
+        let Some(name) = p["name"].as_str() else {
+            continue;
+        };
         for d in p["dependencies"].as_array().into_iter().flatten() {
             if let Some(dep) = d["name"].as_str() {
                 if names.contains(&dep) {

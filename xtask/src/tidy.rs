@@ -6,7 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -55,7 +57,11 @@ fn no_leftover_debugging_macros() {
         rust_files(&project_root().join(dir), &mut files);
     }
     // Built from pieces so this file does not match itself.
-    let banned = [["dbg", "!("].concat(), ["todo", "!("].concat(), ["unimplemented", "!("].concat()];
+    let banned = [
+        ["dbg", "!("].concat(),
+        ["todo", "!("].concat(),
+        ["unimplemented", "!("].concat(),
+    ];
     for f in files {
         let text = fs::read_to_string(&f).unwrap();
         for b in &banned {
