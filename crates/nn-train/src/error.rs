@@ -61,6 +61,22 @@ pub enum TrainError {
     },
     /// An error from `nn-preprocess` (image shapes for test-time augmentation).
     Preprocess(nn_preprocess::PreprocessError),
+    /// An error from `nn-core` (building, running, saving or loading a network).
+    Core(nn_core::CoreError),
+    /// Reading or writing a file failed.
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A checkpoint is malformed, incomplete or inconsistent.
+    Checkpoint {
+        /// The checkpoint's main file.
+        path: std::path::PathBuf,
+        /// What is wrong, in words.
+        reason: String,
+    },
 }
 
 impl fmt::Display for TrainError {
@@ -98,6 +114,11 @@ impl fmt::Display for TrainError {
                 )
             }
             Self::Preprocess(e) => write!(f, "preprocessing: {e}"),
+            Self::Core(e) => write!(f, "network: {e}"),
+            Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Self::Checkpoint { path, reason } => {
+                write!(f, "checkpoint {}: {reason}", path.display())
+            }
         }
     }
 }
@@ -106,6 +127,8 @@ impl std::error::Error for TrainError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Preprocess(e) => Some(e),
+            Self::Core(e) => Some(e),
+            Self::Io { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -114,6 +137,12 @@ impl std::error::Error for TrainError {
 impl From<nn_preprocess::PreprocessError> for TrainError {
     fn from(e: nn_preprocess::PreprocessError) -> Self {
         Self::Preprocess(e)
+    }
+}
+
+impl From<nn_core::CoreError> for TrainError {
+    fn from(e: nn_core::CoreError) -> Self {
+        Self::Core(e)
     }
 }
 

@@ -35,10 +35,18 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod checkpoint;
+pub mod config;
 pub mod error;
 pub mod eval;
+pub mod monitor;
+pub mod observer;
 pub mod optim;
 pub mod schedule;
 pub mod search;
+pub mod trainer;
 
+pub use config::{EarlyStopping, TrainConfig};
 pub use error::{Result, TrainError};
+pub use observer::{Control, EpochMetrics, Observer, StepMetrics};
+pub use trainer::{StopReason, TrainReport, Trainer};
