@@ -9,8 +9,9 @@
 //! stop when  smoothed_i > divergence_factor · min_{j ≤ i} smoothed_j,  or loss_i is NaN/∞
 //! ```
 //! The loss first stays flat (rate too low to matter), then falls, then blows up. The report
-//! suggests a range from the rate of steepest descent of the smoothed loss (per unit of `ln lr`) up
-//! to a tenth of the rate where the run diverged, and classifies the sweep (see [`LrVerdict`]).
+//! suggests a range from the rate of steepest descent of the smoothed loss (per unit of `ln lr`,
+//! after the EMA's warm-up of `1/(1 − β)` points) up to a tenth of the rate where the run diverged,
+//! and classifies the sweep (see [`LrVerdict`]).
 
 use std::fmt;
 
@@ -41,7 +42,8 @@ pub struct LrFindConfig {
     /// Stop when the smoothed loss exceeds this multiple of the best smoothed loss (> 1; default 4,
     /// as fastai).
     pub divergence_factor: f64,
-    /// A sweep whose smoothed loss never falls by more than this fraction of its first value is
+    /// A sweep whose loss never falls by more than this fraction of its first value (see
+    /// [`LrFindReport::relative_drop`]) is
     /// [`LrVerdict::TooLow`] (or [`LrVerdict::TooHigh`] if it diverged; default 0.1).
     pub min_relative_drop: f64,
 }
@@ -113,7 +115,9 @@ pub struct LrPoint {
     pub smoothed: Option<f64>,
 }
 
-/// How the sweep went.
+/// How the sweep went. The loss "fell" when [`LrFindReport::relative_drop`] reaches
+/// [`LrFindConfig::min_relative_drop`] and the fall exceeds the mini-batch noise (see
+/// [`LrFindReport::noise`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LrVerdict {
@@ -157,8 +161,12 @@ pub struct LrFindReport {
     pub points: Vec<LrPoint>,
     /// Whether the sweep stopped because the loss blew up or became NaN.
     pub diverged: bool,
-    /// `(first − lowest) / first` smoothed loss.
+    /// `(first − lowest) / first` over boxcar means of `w = max(3, n/10)` consecutive raw losses
+    /// (`n` finite points): how much the loss fell during the sweep.
     pub relative_drop: f64,
+    /// The estimated mini-batch noise `σ` of the loss (median absolute step-to-step change
+    /// `/ (0.6745·√2)`). A drop counts only if it also exceeds `3·σ·√(2/w)`.
+    pub noise: f64,
     /// The classification.
     pub verdict: LrVerdict,
     /// The suggested range ([`LrVerdict::Ok`] only).
@@ -247,17 +255,40 @@ fn analyse(config: LrFindConfig, points: Vec<LrPoint>, diverged: bool) -> LrFind
         .iter()
         .filter_map(|p| p.smoothed.map(|s| (p.step, s)))
         .collect();
-    let first = smoothed.first().map_or(f64::NAN, |p| p.1);
-    let (i_min, lowest) = smoothed
+    let (i_min, _) = smoothed
         .iter()
         .copied()
         .fold((0, f64::INFINITY), |acc, p| if p.1 < acc.1 { p } else { acc });
+    // The drop compares boxcar means of w = max(3, n/10) raw losses (first window vs lowest window),
+    // which mini-batch noise moves far less than single points or a fresh EMA.
+    let raw: Vec<f64> = points.iter().filter_map(|p| p.loss).collect();
+    let w = (raw.len() / 10).max(3).min(raw.len());
+    let means: Vec<f64> = if w == 0 {
+        Vec::new()
+    } else {
+        raw.windows(w).map(|v| v.iter().sum::<f64>() / w as f64).collect()
+    };
+    let first = means.first().copied().unwrap_or(f64::NAN);
+    let lowest = means.iter().copied().fold(f64::INFINITY, f64::min);
     let relative_drop = if first.is_finite() && first > 0.0 {
         ((first - lowest) / first).max(0.0)
     } else {
         0.0
     };
-    let verdict = if relative_drop < config.min_relative_drop {
+    // Mini-batch noise σ from the median absolute step-to-step change (robust to the blow-up):
+    // for independent noise, |Δ| has median 0.6745·√2·σ.
+    let mut diffs: Vec<f64> = raw.windows(2).map(|d| (d[1] - d[0]).abs()).collect();
+    diffs.sort_by(f64::total_cmp);
+    let noise = diffs.get(diffs.len() / 2).map_or(0.0, |m| m / (0.6745 * 2f64.sqrt()));
+    // A drop counts when it exceeds both the relative threshold and 3 standard deviations of the
+    // difference of two window means (σ·√(2/w)).
+    let noise_floor = if w > 0 {
+        3.0 * noise * (2.0 / w as f64).sqrt()
+    } else {
+        0.0
+    };
+    let fell = relative_drop >= config.min_relative_drop && first - lowest > noise_floor;
+    let verdict = if !fell {
         if diverged {
             LrVerdict::TooHigh
         } else {
@@ -267,12 +298,18 @@ fn analyse(config: LrFindConfig, points: Vec<LrPoint>, diverged: bool) -> LrFind
         LrVerdict::Ok
     };
     let suggestion = (verdict == LrVerdict::Ok).then(|| {
-        // Steepest descent per unit of ln lr, among the points up to the lowest loss.
+        // Steepest descent per unit of ln lr, among the points up to the lowest loss, skipping the
+        // EMA's warm-up (its first 1/(1 − β) points average only a few noisy batches).
+        let warm_up = (1.0 / (1.0 - config.smoothing)).ceil() as usize;
+        let skip = if i_min > warm_up { warm_up } else { 0 };
         let mut steepest = (config.lr_at(i_min), 0.0f64);
         for w in smoothed.windows(2) {
             let ((a, sa), (b, sb)) = (w[0], w[1]);
             if b > i_min {
                 break;
+            }
+            if a < skip {
+                continue;
             }
             let slope = (sb - sa) / (config.lr_at(b).ln() - config.lr_at(a).ln());
             if slope < steepest.1 {
@@ -294,6 +331,7 @@ fn analyse(config: LrFindConfig, points: Vec<LrPoint>, diverged: bool) -> LrFind
         points,
         diverged,
         relative_drop,
+        noise,
         verdict,
         suggestion,
     }
@@ -304,7 +342,7 @@ impl fmt::Display for LrFindReport {
         let last = self.points.last().map_or(self.config.min_lr, |p| p.lr);
         writeln!(
             f,
-            "learning-rate range test: {} steps from {:.1e} to {:.1e}{}; smoothed loss fell {:.1}%",
+            "learning-rate range test: {} steps from {:.1e} to {:.1e}{}; the loss fell {:.1}%",
             self.points.len(),
             self.config.min_lr,
             last,
@@ -477,24 +515,23 @@ mod tests {
 
     #[test]
     fn analysis_of_hand_made_sweeps() {
-        let c = LrFindConfig { min_lr: 1e-4, max_lr: 1.0, steps: 5, ..Default::default() };
-        // Flat, then the steepest drop between steps 1 and 2, the lowest at 3, divergence at 4.
-        let pts = vec![
-            point(0, 1e-4, 2.0),
-            point(1, 1e-3, 1.9),
-            point(2, 1e-2, 1.0),
-            point(3, 1e-1, 0.8),
-            point(4, 1.0, 9.0),
-        ];
+        let c = LrFindConfig { min_lr: 1e-4, max_lr: 1.0, steps: 10, ..Default::default() };
+        // lr_i = 1e-4 · 10^(4i/9). Flat, then the steepest drop between steps 4 and 5, the lowest
+        // loss at 7, divergence at 9.
+        let losses = [2.0, 2.0, 1.98, 1.9, 1.6, 1.2, 0.9, 0.8, 1.5, 9.0];
+        let pts = losses.iter().enumerate().map(|(i, &l)| point(i, c.lr_at(i), l)).collect();
         let r = analyse(c, pts, true);
         assert_eq!(r.verdict, LrVerdict::Ok);
         let s = r.suggestion.unwrap();
-        assert!((s.steepest - 1e-2).abs() < 1e-12 && (s.min_loss - 1e-1).abs() < 1e-12);
-        // A tenth of the divergence rate 1.0 is 0.1: the range is [1e-2, 1e-1].
-        assert!((s.low - 1e-2).abs() < 1e-12 && (s.high - 0.1).abs() < 1e-12);
-        assert!((r.relative_drop - 0.6).abs() < 1e-12);
+        assert!((s.steepest - c.lr_at(5)).abs() < 1e-15 && (s.min_loss - c.lr_at(7)).abs() < 1e-15);
+        // A tenth of the divergence rate 1.0 is 0.1: the range is [lr_5 ≈ 0.0167, 0.1].
+        assert!((s.low - c.lr_at(5)).abs() < 1e-15 && (s.high - 0.1).abs() < 1e-12);
+        // Boxcar means of 3: (2 + 2 + 1.98)/3 first, (1.2 + 0.9 + 0.8)/3 lowest.
+        assert!((r.relative_drop - (5.98 - 2.9) / 5.98).abs() < 1e-12);
+        // Median |Δ| is 0.3 (sorted: 0, .02, .08, .1, .3, .3, .4, .7, 7.5) → σ = 0.3/(0.6745·√2).
+        assert!((r.noise - 0.3 / (0.6745 * 2f64.sqrt())).abs() < 1e-12);
         // A flat sweep is too low; a flat sweep that blew up is too high.
-        let flat: Vec<_> = (0..5).map(|i| point(i, c.lr_at(i), 2.0 - 0.01 * i as f64)).collect();
+        let flat: Vec<_> = (0..10).map(|i| point(i, c.lr_at(i), 2.0 - 0.01 * i as f64)).collect();
         assert_eq!(analyse(c, flat.clone(), false).verdict, LrVerdict::TooLow);
         assert_eq!(analyse(c, flat, true).verdict, LrVerdict::TooHigh);
         assert!(analyse(c, vec![], true).suggestion.is_none());
