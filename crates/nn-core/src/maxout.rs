@@ -37,7 +37,7 @@ impl<F: NdFloat> Maxout<F> {
     /// [`CoreError::InvalidHyperparameter`] if `pieces` is 0 or does not divide `W`'s columns;
     /// [`CoreError::ShapeMismatch`] if `b.len() != W.ncols()`.
     pub fn new(weight: Array2<F>, bias: Array1<F>, pieces: usize) -> Result<Self> {
-        if pieces == 0 || pieces > u32::MAX as usize || weight.ncols() % pieces != 0 {
+        if pieces == 0 || pieces > u32::MAX as usize || !weight.ncols().is_multiple_of(pieces) {
             return Err(CoreError::InvalidHyperparameter {
                 name: "maxout.pieces",
                 value: pieces.to_string(),
