@@ -46,6 +46,7 @@ pub mod optim;
 pub mod sanity;
 pub mod schedule;
 pub mod search;
+pub mod search_run;
 pub mod trainer;
 
 pub use config::{EarlyStopping, TrainConfig};
