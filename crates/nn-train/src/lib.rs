@@ -43,6 +43,7 @@ pub mod lr_find;
 pub mod monitor;
 pub mod observer;
 pub mod optim;
+pub mod predict;
 pub mod sanity;
 pub mod schedule;
 pub mod search;
