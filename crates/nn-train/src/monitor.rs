@@ -142,16 +142,22 @@ pub fn ratio_warning(name: &str, ratio: f64) -> Option<String> {
     }
 }
 
-/// A warning for many dead units (> 10%) or, for sigmoid and tanh, many saturated outputs (> 10%).
+/// A warning for many dead units (> 10%) of a ReLU-like activation (ReLU, leaky ReLU, ELU, SELU),
+/// or many saturated outputs (> 10%) of any other (sigmoid, tanh, …), where a zero gradient means
+/// saturation rather than death.
 pub fn activation_warning(a: &ActivationReport) -> Option<String> {
-    if a.dead > 0.1 {
+    let relu_like = matches!(
+        a.activation.as_str(),
+        "relu" | "leaky_relu" | "elu" | "selu"
+    );
+    if relu_like && a.dead > 0.1 {
         Some(format!(
             "layer {} ({}): {:.0}% dead units (never active on the monitoring batch): learning rate too high or bad initialisation?",
             a.layer,
             a.activation,
             100.0 * a.dead
         ))
-    } else if a.saturated > 0.1 && a.activation != "relu" && a.activation != "leaky_relu" {
+    } else if !relu_like && a.saturated > 0.1 {
         Some(format!(
             "layer {} ({}): {:.0}% saturated outputs: weights too large (initialisation) or inputs not normalised?",
             a.layer,
@@ -366,15 +372,21 @@ fn replace_json(
         *json = to.clone();
         return true;
     }
+    let mut any = false;
     match json {
-        serde_json::Value::Object(m) => m
-            .values_mut()
-            .fold(false, |acc, v| replace_json(v, from, to) || acc),
-        serde_json::Value::Array(a) => a
-            .iter_mut()
-            .fold(false, |acc, v| replace_json(v, from, to) || acc),
-        _ => false,
+        serde_json::Value::Object(m) => {
+            for v in m.values_mut() {
+                any |= replace_json(v, from, to);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for v in a.iter_mut() {
+                any |= replace_json(v, from, to);
+            }
+        }
+        _ => {}
     }
+    any
 }
 
 /// Statistics of every activation layer's outputs for the input `x` (`N × D`), from a

@@ -453,7 +453,7 @@ impl Trainer {
         while let Some(b) = batches.next_batch() {
             batch += 1;
             lr = self.schedule.lr_at(self.step);
-            let monitor_now = monitor_every > 0 && self.step % monitor_every == 0;
+            let monitor_now = self.step.checked_rem(monitor_every) == Some(0);
             let out = self.train_step(b.x, b.y, lr, &mut dropout_rng, monitor_now)?;
             let rows = b.y.len();
             self.step += 1;
@@ -531,7 +531,10 @@ impl Trainer {
         let val_accuracy = val_summary.map(|s| s.accuracy);
         let mut improved = false;
         if let Some(acc) = val_accuracy {
-            if self.best.as_ref().map_or(true, |b| acc > b.val_accuracy) {
+            if match &self.best {
+                Some(b) => acc > b.val_accuracy,
+                None => true,
+            } {
                 improved = true;
                 self.best = Some(Best {
                     epoch: e,
@@ -540,7 +543,10 @@ impl Trainer {
                 });
             }
             let min_delta = self.config.early_stopping.map_or(0.0, |es| es.min_delta);
-            if self.patience_best.map_or(true, |b| acc > b + min_delta) {
+            if match self.patience_best {
+                Some(b) => acc > b + min_delta,
+                None => true,
+            } {
                 self.patience_best = Some(acc);
                 self.since_best = 0;
             } else {
