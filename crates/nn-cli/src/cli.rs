@@ -67,7 +67,7 @@ Examples:
         name = "lr-find",
         after_help = "\
 Examples:
-  nn lr-find                                 # 1e-7 .. 10, writes lr-find.svg
+  nn lr-find                                 # 1e-6 .. 1 in 100 steps, writes lr-find.svg
   nn lr-find --optimizer momentum --min-lr 1e-5 --max-lr 1 --steps 200"
     )]
     LrFind(LrFindArgs),
@@ -345,10 +345,20 @@ pub struct LrFindArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Smallest learning rate tried.
-    #[arg(long, default_value_t = 1e-7, value_name = "LR")]
+    #[arg(
+        long,
+        default_value_t = 1e-6,
+        value_name = "LR",
+        allow_negative_numbers = true
+    )]
     pub min_lr: f64,
     /// Largest learning rate tried.
-    #[arg(long, default_value_t = 10.0, value_name = "LR")]
+    #[arg(
+        long,
+        default_value_t = 1.0,
+        value_name = "LR",
+        allow_negative_numbers = true
+    )]
     pub max_lr: f64,
     /// Steps of the test.
     #[arg(long, default_value_t = 100, value_name = "N")]

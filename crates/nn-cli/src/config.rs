@@ -310,6 +310,18 @@ pub struct RunConfig {
     pub train: TrainSection,
 }
 
+/// `line L: message` for a TOML error (the parser's own text spans several lines).
+pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim_end().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
 fn bad(key: &str, value: impl std::fmt::Display, reason: &str) -> CliError {
     CliError::Config {
         path: None,
@@ -341,8 +353,7 @@ impl RunConfig {
     /// # Errors
     /// [`CliError::Config`] with the parser's message (line, column, key).
     pub fn from_toml(text: &str) -> Result<RunConfig> {
-        toml::from_str(text)
-            .map_err(|e| CliError::config(e.to_string().trim_end().replace('\n', " ")))
+        toml::from_str(text).map_err(|e| CliError::config(toml_message(text, &e)))
     }
 
     /// The config as TOML.
@@ -459,6 +470,150 @@ impl RunConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// Steps per epoch for `n` training examples in batches of `batch_size` (the last one partial).
+pub fn steps_per_epoch(n: usize, batch_size: usize) -> u64 {
+    n.div_ceil(batch_size.max(1)).max(1) as u64
+}
+
+impl RunConfig {
+    /// The network this config describes for `input_dim` features and `classes` classes.
+    ///
+    /// # Errors
+    /// [`CliError::Config`] for invalid sizes.
+    pub fn network_spec(&self, input_dim: usize, classes: usize) -> Result<nn_core::NetworkSpec> {
+        let m = &self.model;
+        let activation = m.activation.activation();
+        let options = nn_core::MlpOptions {
+            activation,
+            init: m.init.init(activation),
+            bias: nn_init::BiasInit::Zeros,
+            batch_norm: m.batch_norm,
+            dropout: m.dropout,
+        };
+        Ok(nn_core::NetworkSpec::mlp(
+            input_dim, &m.hidden, classes, &options,
+        )?)
+    }
+
+    /// The optimiser of `[train]`.
+    pub fn optimizer(&self) -> nn_train::optim::OptimizerConfig {
+        use nn_train::optim::{
+            AdagradConfig, AdamConfig, AdamWConfig, Momentum, OptimizerConfig, RmsPropConfig,
+            SgdConfig,
+        };
+        let t = &self.train;
+        let wd = t.weight_decay;
+        match t.optimizer {
+            OptimizerName::Sgd => OptimizerConfig::Sgd(SgdConfig {
+                momentum: Momentum::None,
+                weight_decay: wd,
+            }),
+            OptimizerName::Momentum => OptimizerConfig::Sgd(SgdConfig {
+                momentum: Momentum::Classic {
+                    momentum: t.momentum,
+                    dampening: 0.0,
+                },
+                weight_decay: wd,
+            }),
+            OptimizerName::Nesterov => OptimizerConfig::Sgd(SgdConfig {
+                momentum: Momentum::Nesterov {
+                    momentum: t.momentum,
+                },
+                weight_decay: wd,
+            }),
+            OptimizerName::Adagrad => OptimizerConfig::Adagrad(AdagradConfig {
+                weight_decay: wd,
+                ..AdagradConfig::default()
+            }),
+            OptimizerName::Rmsprop => OptimizerConfig::RmsProp(RmsPropConfig {
+                weight_decay: wd,
+                ..RmsPropConfig::default()
+            }),
+            OptimizerName::Adam => OptimizerConfig::Adam(AdamConfig {
+                weight_decay: wd,
+                ..AdamConfig::default()
+            }),
+            OptimizerName::Adamw => OptimizerConfig::AdamW(AdamWConfig {
+                weight_decay: wd,
+                ..AdamWConfig::default()
+            }),
+        }
+    }
+
+    /// The schedule of `[train]` in steps, for `steps_per_epoch` steps per epoch.
+    pub fn schedule(&self, steps_per_epoch: u64) -> nn_train::schedule::ScheduleConfig {
+        use nn_train::schedule::ScheduleConfig;
+        let t = &self.train;
+        let total = steps_per_epoch * t.epochs as u64;
+        let warm = steps_per_epoch * t.warmup_epochs as u64;
+        let inner = match t.schedule {
+            ScheduleName::Constant => ScheduleConfig::Constant { lr: t.lr },
+            ScheduleName::Step => ScheduleConfig::Step {
+                lr: t.lr,
+                step_size: steps_per_epoch * t.lr_decay_epochs as u64,
+                gamma: t.lr_decay,
+            },
+            ScheduleName::Exponential => ScheduleConfig::Exponential {
+                lr: t.lr,
+                gamma: t.lr_decay.powf(1.0 / steps_per_epoch as f64),
+            },
+            ScheduleName::Cosine => ScheduleConfig::Cosine {
+                lr: t.lr,
+                min_lr: 0.0,
+                period: total.saturating_sub(warm).max(1),
+                restart_mult: None,
+            },
+        };
+        if warm > 0 {
+            ScheduleConfig::WarmUp {
+                steps: warm,
+                start_factor: 0.1,
+                then: Box::new(inner),
+            }
+        } else {
+            inner
+        }
+    }
+
+    /// The library's training config for data of `input_dim` features, `classes` classes and
+    /// `n_train` training examples.
+    ///
+    /// # Errors
+    /// [`CliError::Config`] when the library rejects a value.
+    pub fn train_config(
+        &self,
+        input_dim: usize,
+        classes: usize,
+        n_train: usize,
+    ) -> Result<nn_train::TrainConfig> {
+        let t = &self.train;
+        let spe = steps_per_epoch(n_train, t.batch_size);
+        let config = nn_train::TrainConfig {
+            model: self.network_spec(input_dim, classes)?,
+            loss: nn_core::Loss::SoftmaxCrossEntropy {
+                label_smoothing: t.label_smoothing,
+            },
+            optimizer: self.optimizer(),
+            schedule: self.schedule(spe),
+            epochs: t.epochs,
+            batch_size: t.batch_size,
+            seed: t.seed,
+            shuffle: t.shuffle,
+            l2: t.l2,
+            clip_norm: t.clip_norm,
+            early_stopping: t.patience.map(|patience| nn_train::EarlyStopping {
+                patience,
+                min_delta: 0.0,
+            }),
+            ema_decay: t.ema_decay,
+            monitor_every: t.monitor_every,
+            ..nn_train::TrainConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
     }
 }
 

@@ -8,7 +8,6 @@ use nn_preprocess::{
     load_cifar10_dir, load_idx_dir, ChannelMean, Dataset, Fit, FittedMean, FittedStandardize,
     IdxSet, MeanImage, PreprocessError, Standardize, Transform,
 };
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -142,14 +141,13 @@ pub fn load(config: &DataConfig, seed: u64) -> Result<Splits> {
         test = test.head(config.test_limit)?;
     }
     let (train, val) = if config.val_fraction > 0.0 {
-        // A stream of its own, so the split does not change when other seeded choices do.
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_5911);
-        let (t, v) = train.split(config.val_fraction, &mut rng).map_err(|e| {
-            CliError::usage(
-                format!("cannot split off validation data: {e}"),
-                "use a larger --limit or a different --val-fraction (0 for none)",
-            )
-        })?;
+        let (t, v) = nn_train::trainer::split_validation(&train, config.val_fraction, seed)
+            .map_err(|e| {
+                CliError::usage(
+                    format!("cannot split off validation data: {e}"),
+                    "use a larger --limit or a different --val-fraction (0 for none)",
+                )
+            })?;
         (t, Some(v))
     } else {
         (train, None)

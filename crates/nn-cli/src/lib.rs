@@ -26,6 +26,52 @@ pub mod svg;
 pub use error::{io, CliError, Result, EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE};
 
 use clap::Parser;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static CTRLC: std::sync::Once = std::sync::Once::new();
+
+/// Installs the Ctrl-C handler (once per process): the first Ctrl-C asks the running command to
+/// stop after the current step and save; a second one exits at once with code 130.
+pub fn install_ctrlc() {
+    CTRLC.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+            eprintln!("\ninterrupt: finishing the current step and saving the last completed epoch (Ctrl-C again to quit at once)");
+        });
+    });
+}
+
+/// Whether Ctrl-C was pressed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Runs `f` in a rayon pool of `threads` threads (all cores when `None`).
+///
+/// # Errors
+/// [`CliError::Usage`] for 0 threads; whatever `f` returns.
+pub fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    if threads == Some(0) {
+        return Err(CliError::usage(
+            "--threads must be at least 1",
+            "leave it out to use all cores",
+        ));
+    }
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        builder = builder.num_threads(n);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| CliError::Library(format!("cannot start the thread pool: {e}")))?;
+    pool.install(f)
+}
 
 /// How much to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,18 +160,5 @@ pub fn run(cli: cli::Cli) -> Result<()> {
         OutputMode::Human
     };
     let ui = Ui { mode };
-    if cli.threads == Some(0) {
-        return Err(CliError::usage(
-            "--threads must be at least 1",
-            "leave it out to use all cores",
-        ));
-    }
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = cli.threads {
-        builder = builder.num_threads(n);
-    }
-    let pool = builder
-        .build()
-        .map_err(|e| CliError::Library(format!("cannot start the thread pool: {e}")))?;
-    pool.install(|| commands::dispatch(cli.command, cli.threads, &ui))
+    commands::dispatch(cli.command, cli.threads, &ui)
 }

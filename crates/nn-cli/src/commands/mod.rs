@@ -2,11 +2,15 @@
 
 pub mod eval;
 pub mod init_stats;
+pub mod lr_find;
 pub mod model;
 pub mod predict;
+pub mod sanity;
+pub mod search;
+pub mod train;
 
 use crate::cli::Command;
-use crate::error::{CliError, Result};
+use crate::error::Result;
 use crate::Ui;
 
 /// Runs a subcommand.
@@ -14,11 +18,14 @@ use crate::Ui;
 /// # Errors
 /// Whatever the command returns.
 pub fn dispatch(command: Command, threads: Option<usize>, ui: &Ui) -> Result<()> {
-    let _ = threads;
     match command {
-        Command::InitStats(a) => init_stats::run(&a, ui),
-        Command::Eval(a) => eval::run(&a, ui),
-        Command::Predict(a) => predict::run(&a, ui),
-        _ => Err(CliError::Library("this command is not built yet".into())),
+        Command::Train(a) => train::run(&a, threads, ui),
+        Command::Sanity(a) => sanity::run(&a, threads, ui),
+        Command::LrFind(a) => lr_find::run(&a, threads, ui),
+        Command::InitStats(a) => crate::with_threads(threads, || init_stats::run(&a, ui)),
+        Command::Eval(a) => crate::with_threads(threads, || eval::run(&a, ui)),
+        Command::Predict(a) => crate::with_threads(threads, || predict::run(&a, ui)),
+        Command::Search(a) => search::run(&a, threads, ui),
+        Command::Trial(a) => search::trial(&a, threads, ui),
     }
 }

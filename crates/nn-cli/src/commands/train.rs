@@ -1,0 +1,654 @@
+//! `nn train`: one training run and its run directory.
+
+use super::model::{self, BEST, CONFIG, FINAL, PREPROCESS};
+use crate::cli::TrainArgs;
+use crate::config::RunConfig;
+use crate::data::{self, Preprocessor};
+use crate::error::{CliError, Result};
+use crate::report::{self, LineLog, Section};
+use crate::svg::{self, Hist, Series};
+use crate::Ui;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nn_core::{LayerKind, Network};
+use nn_preprocess::Dataset;
+use nn_train::observer::{Control, EpochMetrics, Observer, StepMetrics};
+use nn_train::{StopReason, Trainer};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The trainer checkpoint (network, plus `.state.json` and `.best.safetensors` siblings).
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+/// The result summary of a run.
+pub const SUMMARY: &str = "summary.json";
+
+/// What a finished (or stopped) run reports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Why training stopped.
+    pub stopped: StopReason,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// The best epoch by validation accuracy.
+    pub best_epoch: Option<usize>,
+    /// Its validation accuracy.
+    pub best_val_accuracy: Option<f64>,
+    /// The last epoch's validation accuracy.
+    pub final_val_accuracy: Option<f64>,
+    /// The last epoch's training loss.
+    pub final_train_loss: Option<f64>,
+    /// Test accuracy of the checkpoint kept (best if any, else final).
+    pub test_accuracy: f64,
+    /// Test loss of that checkpoint.
+    pub test_loss: f64,
+    /// The trainer's diagnosis, if any (divergence, overfitting …).
+    pub diagnosis: Option<String>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Writes logs and progress while the trainer runs.
+struct RunObserver<'a> {
+    ui: &'a Ui,
+    steps_csv: LineLog,
+    epochs_csv: LineLog,
+    jsonl: LineLog,
+    bar: Option<ProgressBar>,
+    epochs: usize,
+    ratios: BTreeMap<String, Vec<(f64, f64)>>,
+    error: Option<CliError>,
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or_else(String::new, |v| format!("{v}"))
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |v| format!("{:.2}%", 100.0 * v))
+}
+
+/// `median [min, max]` of the weights' update/weight ratios of a snapshot.
+fn ratio_summary(m: &EpochMetrics) -> String {
+    let Some(mon) = &m.monitor else {
+        return "-".into();
+    };
+    let mut r: Vec<f64> = mon
+        .weight_ratios()
+        .into_iter()
+        .map(|(_, v)| v)
+        .filter(|v| v.is_finite())
+        .collect();
+    if r.is_empty() {
+        return "-".into();
+    }
+    r.sort_by(f64::total_cmp);
+    format!(
+        "{:.1e} [{:.1e}, {:.1e}]",
+        r[r.len() / 2],
+        r[0],
+        r[r.len() - 1]
+    )
+}
+
+impl RunObserver<'_> {
+    fn record(&mut self, r: Result<()>) {
+        if let Err(e) = r {
+            if self.error.is_none() {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+impl Observer for RunObserver<'_> {
+    fn on_step(&mut self, m: &StepMetrics) -> Control {
+        let line = format!(
+            "{},{},{},{},{},{},{}",
+            m.epoch, m.step, m.lr, m.data_loss, m.reg_loss, m.batch_accuracy, m.grad_norm
+        );
+        let r = self.steps_csv.line(&line);
+        self.record(r);
+        let mut j = serde_json::to_value(m).unwrap_or_default();
+        if let Some(o) = j.as_object_mut() {
+            o.insert("type".into(), "step".into());
+        }
+        let r = self.jsonl.line(&j.to_string());
+        self.record(r);
+        if let Some(mon) = &m.monitor {
+            for (name, ratio) in mon.weight_ratios() {
+                self.ratios
+                    .entry(name)
+                    .or_default()
+                    .push((m.step as f64, ratio));
+            }
+            for w in &mon.warnings {
+                match &self.bar {
+                    Some(b) if !b.is_hidden() => b.println(format!("  warning: {w}")),
+                    _ => self.ui.info(&format!("  warning: {w}")),
+                }
+            }
+        }
+        if let Some(b) = &self.bar {
+            if m.batch == 1 {
+                b.reset();
+                b.set_length(m.batches as u64);
+                b.set_prefix(format!("epoch {}/{}", m.epoch, self.epochs));
+            }
+            b.set_position(m.batch as u64);
+            b.set_message(format!("loss {:.4} lr {:.2e}", m.data_loss, m.lr));
+        }
+        if crate::interrupted() || self.error.is_some() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+
+    fn on_epoch(&mut self, m: &EpochMetrics) -> Control {
+        let line = format!(
+            "{},{},{},{},{},{},{},{},{},{}",
+            m.epoch,
+            m.steps,
+            m.lr,
+            m.train_loss,
+            m.reg_loss,
+            m.train_accuracy,
+            opt(m.train_eval_accuracy),
+            opt(m.val_loss),
+            opt(m.val_accuracy),
+            m.seconds
+        );
+        let r = self.epochs_csv.line(&line);
+        self.record(r);
+        let mut j = serde_json::to_value(m).unwrap_or_default();
+        if let Some(o) = j.as_object_mut() {
+            o.insert("type".into(), "epoch".into());
+        }
+        let r = self.jsonl.line(&j.to_string());
+        self.record(r);
+        let text = format!(
+            "epoch {:>2}/{}  loss {:.4}  train {}  val {}  lr {:.2e}  upd/w {}  {:.1}s{}",
+            m.epoch,
+            self.epochs,
+            m.train_loss + m.reg_loss,
+            pct(m.train_eval_accuracy.or(Some(m.train_accuracy))),
+            pct(m.val_accuracy),
+            m.lr,
+            ratio_summary(m),
+            m.seconds,
+            if m.improved { "  *" } else { "" }
+        );
+        match &self.bar {
+            Some(b) if !b.is_hidden() => b.println(text),
+            _ => self.ui.info(&text),
+        }
+        self.ui.json(&j);
+        if crate::interrupted() || self.error.is_some() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
+
+/// Where a run comes from.
+pub enum Start {
+    /// Fresh weights from the config's seed.
+    Fresh,
+    /// Weights from a safetensors file.
+    InitFrom(PathBuf),
+    /// The checkpoint of an interrupted run in this directory.
+    Resume(PathBuf),
+}
+
+/// Loads data and preprocessing; for a resumed run, the preprocessing saved in its directory.
+fn prepare(
+    config: &RunConfig,
+    saved_pre: Option<&Path>,
+) -> Result<(
+    Dataset,
+    Option<Dataset>,
+    Dataset,
+    Preprocessor,
+    data::Splits,
+)> {
+    let splits = data::load(&config.data, config.train.seed)?;
+    let pre = match saved_pre {
+        Some(p) => Preprocessor::load(p)?,
+        None => Preprocessor::fit(config.data.preprocess, &splits.train)?,
+    };
+    let train = pre.apply(&splits.train)?;
+    let val = splits.val.as_ref().map(|v| pre.apply(v)).transpose()?;
+    let test = pre.apply(&splits.test)?;
+    Ok((train, val, test, pre, splits))
+}
+
+/// Architecture of a spec without initialiser details, to compare a checkpoint with a config.
+fn structure(spec: &nn_core::NetworkSpec) -> Vec<String> {
+    let dims = spec.dims().unwrap_or_default();
+    spec.layers
+        .iter()
+        .zip(dims.iter().skip(1))
+        .map(|(l, d)| {
+            let kind = serde_json::to_value(l)
+                .ok()
+                .and_then(|v| v.get("layer").and_then(|k| k.as_str()).map(String::from))
+                .unwrap_or_default();
+            format!("{kind}({d})")
+        })
+        .collect()
+}
+
+fn trainer_error(path: &Path, e: nn_train::TrainError) -> CliError {
+    match e {
+        nn_train::TrainError::Io { .. } => CliError::Model {
+            path: path.to_path_buf(),
+            message: format!("{e}"),
+        },
+        other => CliError::Model {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Runs (or resumes) one training run and writes its directory.
+///
+/// # Errors
+/// Data, config, checkpoint and I/O errors; [`CliError::Interrupted`] is never returned: an
+/// interrupted run returns its summary with [`StopReason::Interrupted`].
+pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> Result<RunSummary> {
+    let t0 = Instant::now();
+    let resuming = matches!(start, Start::Resume(_));
+    let saved_pre = run_dir.join(PREPROCESS);
+    let (train, val, test, pre, splits) = prepare(config, resuming.then_some(saved_pre.as_path()))?;
+    let classes = train.n_classes();
+    let ckpt = run_dir.join(CHECKPOINT);
+    let mut trainer = match &start {
+        Start::Resume(_) => Trainer::resume(&ckpt).map_err(|e| trainer_error(&ckpt, e))?,
+        Start::Fresh => {
+            Trainer::new(config.train_config(train.n_features(), classes, train.len())?)?
+        }
+        Start::InitFrom(path) => {
+            let tc = config.train_config(train.n_features(), classes, train.len())?;
+            let net = model::load_network(path)?;
+            if structure(net.spec()) != structure(&tc.model)
+                || net.input_dim() != tc.model.input_dim
+            {
+                return Err(CliError::Model {
+                    path: path.clone(),
+                    message: format!(
+                        "it holds a {}-input network [{}], but the config builds a {}-input network [{}]",
+                        net.input_dim(),
+                        structure(net.spec()).join(", "),
+                        tc.model.input_dim,
+                        structure(&tc.model).join(", ")
+                    ),
+                });
+            }
+            Trainer::from_network(tc, net)?
+        }
+    };
+    report::create_dir(run_dir)?;
+    if !resuming {
+        report::write_atomic(&run_dir.join(CONFIG), config.to_toml().as_bytes())?;
+        pre.save(&saved_pre)?;
+    }
+    let (steps_csv, epochs_csv, jsonl) = if resuming {
+        (
+            LineLog::append(&run_dir.join("steps.csv"))?,
+            LineLog::append(&run_dir.join("epochs.csv"))?,
+            LineLog::append(&run_dir.join("metrics.jsonl"))?,
+        )
+    } else {
+        (
+            LineLog::create(&run_dir.join("steps.csv"), Some("epoch,step,lr,data_loss,reg_loss,batch_accuracy,grad_norm"))?,
+            LineLog::create(
+                &run_dir.join("epochs.csv"),
+                Some("epoch,steps,lr,train_loss,reg_loss,train_accuracy,train_eval_accuracy,val_loss,val_accuracy,seconds"),
+            )?,
+            LineLog::create(&run_dir.join("metrics.jsonl"), None)?,
+        )
+    };
+    let net = trainer.network();
+    ui.info(&format!(
+        "data: {} ({:?}) train {} / val {} / test {} examples, {} features, {} classes",
+        splits.dir.display(),
+        splits.format,
+        train.len(),
+        val.as_ref().map_or(0, Dataset::len),
+        test.len(),
+        train.n_features(),
+        classes
+    ));
+    ui.info(&format!(
+        "model: {} ({} parameters), {:?} lr {:.1e}, {:?} schedule, batch {}, {} epochs, seed {}{}",
+        std::iter::once(net.input_dim().to_string())
+            .chain(config.model.hidden.iter().map(|h| h.to_string()))
+            .chain(std::iter::once(classes.to_string()))
+            .collect::<Vec<_>>()
+            .join("-"),
+        net.num_params(),
+        config.train.optimizer,
+        config.train.lr,
+        config.train.schedule,
+        config.train.batch_size,
+        config.train.epochs,
+        config.train.seed,
+        if resuming {
+            format!(", resuming after epoch {}", trainer.epoch())
+        } else {
+            String::new()
+        }
+    ));
+    ui.info(&format!("run directory: {}", run_dir.display()));
+    let bar = ui.progress().then(|| {
+        let b = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let mut obs = RunObserver {
+        ui,
+        steps_csv,
+        epochs_csv,
+        jsonl,
+        bar,
+        epochs: config.train.epochs,
+        ratios: BTreeMap::new(),
+        error: None,
+    };
+    crate::install_ctrlc();
+    let stopped = loop {
+        let before = trainer.epoch();
+        let r = trainer.run_epoch(&train, val.as_ref(), &mut obs)?;
+        if let Some(e) = obs.error.take() {
+            return Err(e);
+        }
+        if trainer.epoch() > before || r == Some(StopReason::Interrupted) || r.is_some() {
+            trainer
+                .save_checkpoint(&ckpt)
+                .map_err(|e| trainer_error(&ckpt, e))?;
+            trainer.network().save(run_dir.join(FINAL))?;
+            if let Some(b) = trainer.best_network() {
+                b.save(run_dir.join(BEST))?;
+            }
+        }
+        if let Some(reason) = r {
+            break reason;
+        }
+    };
+    if let Some(b) = &obs.bar {
+        b.finish_and_clear();
+    }
+    let history = trainer.history().to_vec();
+    let kept: &Network<f32> = trainer.best_network().unwrap_or(trainer.network());
+    let test_eval = nn_train::trainer::evaluate_network(kept, &trainer.config().loss, &test)?;
+    let last = history.last();
+    let summary = RunSummary {
+        run_dir: run_dir.to_path_buf(),
+        stopped,
+        epochs: trainer.epoch(),
+        best_epoch: trainer.best_epoch(),
+        best_val_accuracy: history
+            .iter()
+            .filter_map(|e| e.val_accuracy)
+            .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v)))),
+        final_val_accuracy: last.and_then(|e| e.val_accuracy),
+        final_train_loss: last.map(|e| e.train_loss),
+        test_accuracy: test_eval.accuracy,
+        test_loss: test_eval.loss,
+        diagnosis: None,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| CliError::Library(e.to_string()))?;
+    report::write_atomic(&run_dir.join(SUMMARY), &json)?;
+    write_plots(
+        run_dir,
+        config,
+        &history,
+        &obs.ratios,
+        kept,
+        val.as_ref().unwrap_or(&train),
+        &summary,
+    )?;
+    Ok(summary)
+}
+
+/// Histograms of every activation layer's output on up to 500 examples.
+fn activation_histograms(net: &Network<f32>, data: &Dataset) -> Result<Vec<Hist>> {
+    let x = data.features();
+    let x = x.slice(ndarray::s![..data.len().min(500), ..]);
+    let mut out = Vec::new();
+    for (i, layer) in net.layers().iter().enumerate() {
+        if let LayerKind::Activation(a) = layer {
+            let prefix = nn_train::monitor::prefix_network(net, i + 1)?;
+            let y = prefix.predict(x)?;
+            let (lo, hi) = y
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                    (l.min(v), h.max(v))
+                });
+            let bins = 30;
+            let mut counts = vec![0u64; bins];
+            let w = (hi - lo) / bins as f32;
+            for &v in &y {
+                let b = if w > 0.0 {
+                    (((v - lo) / w) as usize).min(bins - 1)
+                } else {
+                    0
+                };
+                counts[b] += 1;
+            }
+            let std = {
+                let n = y.len().max(1) as f64;
+                let mean = y.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+                (y.iter()
+                    .map(|&v| (f64::from(v) - mean).powi(2))
+                    .sum::<f64>()
+                    / n)
+                    .sqrt()
+            };
+            out.push(Hist {
+                label: format!("layer {i} {} (std {std:.2})", a.activation.name()),
+                low: f64::from(lo),
+                high: f64::from(hi),
+                counts,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn write_plots(
+    dir: &Path,
+    config: &RunConfig,
+    history: &[EpochMetrics],
+    ratios: &BTreeMap<String, Vec<(f64, f64)>>,
+    net: &Network<f32>,
+    sample: &Dataset,
+    summary: &RunSummary,
+) -> Result<()> {
+    let ep = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+        history
+            .iter()
+            .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
+            .collect()
+    };
+    // Per-step loss from the CSV log (covers resumed runs too).
+    let steps_text = std::fs::read_to_string(dir.join("steps.csv")).unwrap_or_default();
+    let mut step_loss = Vec::new();
+    let mut step_lr = Vec::new();
+    for line in steps_text.lines().skip(1) {
+        let f: Vec<f64> = line
+            .split(',')
+            .map(|s| s.parse().unwrap_or(f64::NAN))
+            .collect();
+        if f.len() >= 5 {
+            step_loss.push((f[1], f[3] + f[4]));
+            step_lr.push((f[1], f[2]));
+        }
+    }
+    let loss = svg::line_chart(
+        "loss",
+        "step",
+        "loss",
+        &[Series {
+            name: "batch loss".into(),
+            points: step_loss,
+        }],
+        true,
+    );
+    let acc = svg::line_chart(
+        "accuracy",
+        "epoch",
+        "accuracy",
+        &[
+            Series {
+                name: "train".into(),
+                points: ep(&|e| e.train_eval_accuracy.or(Some(e.train_accuracy))),
+            },
+            Series {
+                name: "val".into(),
+                points: ep(&|e| e.val_accuracy),
+            },
+        ],
+        false,
+    );
+    let lr = svg::line_chart(
+        "learning rate",
+        "step",
+        "lr",
+        &[Series {
+            name: "lr".into(),
+            points: step_lr,
+        }],
+        true,
+    );
+    let ratio_series: Vec<Series> = ratios
+        .iter()
+        .map(|(n, p)| Series {
+            name: n.clone(),
+            points: p.clone(),
+        })
+        .collect();
+    let ratio = svg::line_chart(
+        "update/weight ratio per layer (healthy ≈ 1e-3)",
+        "step",
+        "ratio",
+        &ratio_series,
+        true,
+    );
+    let hists = activation_histograms(net, sample)?;
+    let act = svg::histograms(
+        "activations per layer (kept model, validation examples)",
+        &hists,
+    );
+    let files = [
+        ("loss.svg", &loss),
+        ("accuracy.svg", &acc),
+        ("lr.svg", &lr),
+        ("update-ratio.svg", &ratio),
+        ("activations.svg", &act),
+    ];
+    for (name, text) in files {
+        report::write_atomic(&dir.join(name), text.as_bytes())?;
+    }
+    let epochs_text: String = history.iter().map(|e| format!("{e}\n")).collect();
+    let sections = vec![
+        Section {
+            title: "Result".into(),
+            text: format!(
+                "test accuracy {:.4} (loss {:.4}), stopped: {:?}, {} epochs, best epoch {:?}, {:.1}s\n\n{}",
+                summary.test_accuracy,
+                summary.test_loss,
+                summary.stopped,
+                summary.epochs,
+                summary.best_epoch,
+                summary.seconds,
+                epochs_text
+            ),
+            svgs: vec![loss, acc],
+        },
+        Section { title: "Learning rate and update/weight ratios".into(), text: String::new(), svgs: vec![lr, ratio] },
+        Section { title: "Activations".into(), text: String::new(), svgs: vec![act] },
+        Section { title: "Config".into(), text: config.to_toml(), svgs: vec![] },
+    ];
+    report::write_atomic(
+        &dir.join("report.html"),
+        report::html(&format!("nn run {}", dir.display()), &sections).as_bytes(),
+    )
+}
+
+/// Runs `nn train`.
+///
+/// # Errors
+/// As [`train_run`].
+pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
+    let (config, start, dir) = if let Some(dir) = &args.resume {
+        let cfg_path = dir.join(CONFIG);
+        if !dir.join(CHECKPOINT).is_file() || !cfg_path.is_file() {
+            return Err(CliError::usage(
+                format!(
+                    "{} is not a resumable run directory (no {CHECKPOINT} or {CONFIG})",
+                    dir.display()
+                ),
+                "pass the directory an interrupted `nn train` printed as its run directory",
+            ));
+        }
+        let mut c = RunConfig::from_file(&cfg_path)?;
+        if threads.is_some() {
+            c.threads = threads;
+        }
+        (c, Start::Resume(dir.clone()), dir.clone())
+    } else {
+        let c = args.config.effective(threads)?;
+        if args.print_config {
+            print!("{}", c.to_toml());
+            return Ok(());
+        }
+        let dir = c
+            .out
+            .clone()
+            .unwrap_or_else(|| report::next_run_dir(Path::new("runs"), "run"));
+        let start = match &args.init_from {
+            Some(p) => Start::InitFrom(p.clone()),
+            None => Start::Fresh,
+        };
+        (c, start, dir)
+    };
+    let summary = crate::with_threads(config.threads, || train_run(&config, start, &dir, ui))?;
+    ui.json(&serde_json::json!({ "type": "summary", "summary": summary }));
+    if ui.is_quiet() {
+        println!("{:.4}", summary.test_accuracy);
+    }
+    ui.info(&format!(
+        "stopped: {:?} after {} epochs in {:.1}s; best val {} (epoch {})",
+        summary.stopped,
+        summary.epochs,
+        summary.seconds,
+        pct(summary.best_val_accuracy),
+        summary.best_epoch.map_or("-".into(), |e| e.to_string())
+    ));
+    ui.info(&format!(
+        "test accuracy: {:.2}%  (report: {})",
+        100.0 * summary.test_accuracy,
+        dir.join("report.html").display()
+    ));
+    if summary.stopped == StopReason::Interrupted {
+        ui.warn(&format!(
+            "interrupted; the last completed epoch is saved. Continue with: nn train --resume {}",
+            dir.display()
+        ));
+        return Err(CliError::Interrupted);
+    }
+    Ok(())
+}
