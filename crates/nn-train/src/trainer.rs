@@ -750,8 +750,15 @@ impl Trainer {
             let mut err: Option<TrainError> = None;
             self.net.visit_tensors(|t| {
                 if t.kind.is_trainable() && err.is_none() {
-                    let flat = t.value.iter().copied().collect::<ndarray::Array1<f32>>();
-                    if let Err(e) = ema.update(t.name, flat.view()) {
+                    // Parameters are contiguous, so this view costs nothing; copy otherwise.
+                    let r = match t.value.as_slice() {
+                        Some(flat) => ema.update(t.name, ndarray::ArrayView1::from(flat)),
+                        None => {
+                            let flat: ndarray::Array1<f32> = t.value.iter().copied().collect();
+                            ema.update(t.name, flat.view())
+                        }
+                    };
+                    if let Err(e) = r {
                         err = Some(e);
                     }
                 }

@@ -428,3 +428,18 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<nn_train::trainer::TrainReport>();
     assert_send_sync::<nn_train::monitor::MonitorReport>();
 }
+
+#[test]
+fn validation_split_is_seeded_and_disjoint() {
+    let data = blobs(100, 4, 2, 1.0, 12);
+    let (t1, v1) = nn_train::trainer::split_validation(&data, 0.2, 5).unwrap();
+    let (t2, v2) = nn_train::trainer::split_validation(&data, 0.2, 5).unwrap();
+    let (_, v3) = nn_train::trainer::split_validation(&data, 0.2, 6).unwrap();
+    assert_eq!((t1.len(), v1.len()), (80, 20));
+    assert_eq!((&t1, &v1), (&t2, &v2));
+    assert_ne!(v1, v3);
+    assert!(matches!(
+        nn_train::trainer::split_validation(&data, 1.5, 5),
+        Err(TrainError::Preprocess(_))
+    ));
+}
