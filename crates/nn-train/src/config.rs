@@ -64,7 +64,8 @@ pub struct TrainConfig {
     pub schedule: ScheduleConfig,
     /// Number of epochs (≥ 1).
     pub epochs: usize,
-    /// Mini-batch size `N` (≥ 1; the last batch of an epoch may be smaller).
+    /// Mini-batch size `N` (≥ 1; the last batch of an epoch may be smaller, and is skipped when it
+    /// holds a single sample and the network has BatchNorm, which cannot normalise one sample).
     pub batch_size: usize,
     /// The seed of every random choice: initialisation, shuffling, dropout masks.
     pub seed: u64,

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use ndarray::{s, Array2, ArrayView2, Axis};
-use nn_core::{Loss, Network, ParamKind, Targets};
+use nn_core::{LayerKind, Loss, Network, ParamKind, Targets};
 use nn_preprocess::Dataset;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -441,7 +441,20 @@ impl Trainer {
         } else {
             train.batches(self.config.batch_size)?
         };
-        let n_batches = batches.len();
+        // BatchNorm cannot normalise a single sample: a last batch of one row is skipped (the
+        // shuffled order puts another sample there in the next epoch).
+        let has_bn = self
+            .net
+            .layers()
+            .iter()
+            .any(|l| matches!(l, LayerKind::BatchNorm(_)));
+        let skip_single = has_bn && train.len() % self.config.batch_size == 1;
+        let n_batches = batches.len() - usize::from(skip_single);
+        if n_batches == 0 {
+            return Err(TrainError::EmptyInput {
+                op: "Trainer::fit (a network with BatchNorm needs at least 2 training samples)",
+            });
+        }
         let monitor_every = self.config.monitor_every as u64;
         let monitor_x = train
             .features()
@@ -451,15 +464,31 @@ impl Trainer {
         let mut lr = self.schedule.lr_at(self.step);
         let mut batch = 0usize;
         while let Some(b) = batches.next_batch() {
+            if batch == n_batches {
+                break;
+            }
             batch += 1;
             lr = self.schedule.lr_at(self.step);
             let monitor_now = self.step.checked_rem(monitor_every) == Some(0);
-            let out = self.train_step(b.x, b.y, lr, &mut dropout_rng, monitor_now)?;
+            let out = match self.train_step(b.x, b.y, lr, &mut dropout_rng, monitor_now) {
+                Ok(out) => out,
+                Err(e) => {
+                    // Never leave a half-trained epoch behind.
+                    self.restore(snapshot);
+                    return Err(e);
+                }
+            };
             let rows = b.y.len();
             self.step += 1;
             let monitor = match (&out.tensors, out.diverged.is_none()) {
                 (Some(t), true) => {
-                    let acts = activation_stats(&self.net, monitor_x)?;
+                    let acts = match activation_stats(&self.net, monitor_x) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            self.restore(snapshot);
+                            return Err(e);
+                        }
+                    };
                     let r = MonitorReport::new(e, self.step, lr, t.clone(), acts);
                     last_monitor = Some(r.clone());
                     Some(r)

@@ -443,3 +443,30 @@ fn validation_split_is_seeded_and_disjoint() {
         Err(TrainError::Preprocess(_))
     ));
 }
+
+#[test]
+fn batch_norm_skips_a_last_batch_of_one_sample() {
+    // 41 samples in batches of 20: 20 + 20 + 1, and BatchNorm cannot normalise the last one.
+    let train = blobs(41, 6, 3, 3.0, 13);
+    let options = MlpOptions {
+        batch_norm: true,
+        ..MlpOptions::default()
+    };
+    let mut config = small_config(6, 3, 2);
+    config.model = NetworkSpec::mlp(6, &[8], 3, &options).unwrap();
+    let mut rec = Recorder::default();
+    let report = Trainer::new(config.clone())
+        .unwrap()
+        .fit(&train, None, &mut rec)
+        .unwrap();
+    assert_eq!(report.stopped, StopReason::Completed);
+    assert_eq!(rec.steps.len(), 4);
+    assert!(rec.steps.iter().all(|s| s.batches == 2));
+    // A single sample cannot be trained with BatchNorm at all: a typed error, not a panic.
+    let one = train.head(1).unwrap();
+    let mut t = Trainer::new(config).unwrap();
+    assert!(matches!(
+        t.fit(&one, None, &mut ()),
+        Err(TrainError::EmptyInput { .. })
+    ));
+}
