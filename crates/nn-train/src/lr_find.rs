@@ -73,7 +73,11 @@ impl LrFindConfig {
             return Err(invalid("max_lr", self.max_lr, "must exceed min_lr"));
         }
         if self.steps < 2 {
-            return Err(invalid("steps", self.steps, "a sweep needs at least 2 steps"));
+            return Err(invalid(
+                "steps",
+                self.steps,
+                "a sweep needs at least 2 steps",
+            ));
         }
         if !(0.0..1.0).contains(&self.smoothing) {
             return Err(invalid("smoothing", self.smoothing, "must lie in [0, 1)"));
@@ -228,17 +232,32 @@ pub fn lr_find<R: Rng + ?Sized>(
     for i in 0..config.steps {
         let lr = config.lr_at(i);
         let (x, y) = batches.next_batch(rng);
-        let report =
-            net.forward_backward(x.view(), Targets::Classes(&y), &train.loss, train.l2 as f32, rng)?;
+        let report = net.forward_backward(
+            x.view(),
+            Targets::Classes(&y),
+            &train.loss,
+            train.l2 as f32,
+            rng,
+        )?;
         let loss = f64::from(report.total());
         if !loss.is_finite() {
-            points.push(LrPoint { step: i, lr, loss: None, smoothed: None });
+            points.push(LrPoint {
+                step: i,
+                lr,
+                loss: None,
+                smoothed: None,
+            });
             diverged = true;
             break;
         }
         avg = beta * avg + (1.0 - beta) * loss;
         let smoothed = avg / (1.0 - beta.powi(i as i32 + 1));
-        points.push(LrPoint { step: i, lr, loss: Some(loss), smoothed: Some(smoothed) });
+        points.push(LrPoint {
+            step: i,
+            lr,
+            loss: Some(loss),
+            smoothed: Some(smoothed),
+        });
         if smoothed > config.divergence_factor * best {
             diverged = true;
             break;
@@ -255,10 +274,11 @@ fn analyse(config: LrFindConfig, points: Vec<LrPoint>, diverged: bool) -> LrFind
         .iter()
         .filter_map(|p| p.smoothed.map(|s| (p.step, s)))
         .collect();
-    let (i_min, _) = smoothed
-        .iter()
-        .copied()
-        .fold((0, f64::INFINITY), |acc, p| if p.1 < acc.1 { p } else { acc });
+    let (i_min, _) =
+        smoothed.iter().copied().fold(
+            (0, f64::INFINITY),
+            |acc, p| if p.1 < acc.1 { p } else { acc },
+        );
     // The drop compares boxcar means of w = max(3, n/10) raw losses (first window vs lowest window),
     // which mini-batch noise moves far less than single points or a fresh EMA.
     let raw: Vec<f64> = points.iter().filter_map(|p| p.loss).collect();
@@ -266,7 +286,9 @@ fn analyse(config: LrFindConfig, points: Vec<LrPoint>, diverged: bool) -> LrFind
     let means: Vec<f64> = if w == 0 {
         Vec::new()
     } else {
-        raw.windows(w).map(|v| v.iter().sum::<f64>() / w as f64).collect()
+        raw.windows(w)
+            .map(|v| v.iter().sum::<f64>() / w as f64)
+            .collect()
     };
     let first = means.first().copied().unwrap_or(f64::NAN);
     let lowest = means.iter().copied().fold(f64::INFINITY, f64::min);
@@ -279,7 +301,9 @@ fn analyse(config: LrFindConfig, points: Vec<LrPoint>, diverged: bool) -> LrFind
     // for independent noise, |Δ| has median 0.6745·√2·σ.
     let mut diffs: Vec<f64> = raw.windows(2).map(|d| (d[1] - d[0]).abs()).collect();
     diffs.sort_by(f64::total_cmp);
-    let noise = diffs.get(diffs.len() / 2).map_or(0.0, |m| m / (0.6745 * 2f64.sqrt()));
+    let noise = diffs
+        .get(diffs.len() / 2)
+        .map_or(0.0, |m| m / (0.6745 * 2f64.sqrt()));
     // A drop counts when it exceeds both the relative threshold and 3 standard deviations of the
     // difference of two window means (σ·√(2/w)).
     let noise_floor = if w > 0 {
@@ -435,7 +459,11 @@ pub(crate) fn check_width(op: &'static str, train: &TrainConfig, data: &Dataset)
 }
 
 /// One optimiser update of every trainable parameter of `net` from its current gradient.
-pub(crate) fn apply_update(net: &mut Network<f32>, opt: &mut Optimizer<f32>, lr: f32) -> Result<()> {
+pub(crate) fn apply_update(
+    net: &mut Network<f32>,
+    opt: &mut Optimizer<f32>,
+    lr: f32,
+) -> Result<()> {
     let mut result = Ok(());
     net.visit_params_mut(|p| {
         if result.is_err() {
@@ -501,12 +529,22 @@ mod tests {
     use super::*;
 
     fn point(step: usize, lr: f64, s: f64) -> LrPoint {
-        LrPoint { step, lr, loss: Some(s), smoothed: Some(s) }
+        LrPoint {
+            step,
+            lr,
+            loss: Some(s),
+            smoothed: Some(s),
+        }
     }
 
     #[test]
     fn geometric_rates() {
-        let c = LrFindConfig { min_lr: 1e-4, max_lr: 1.0, steps: 5, ..Default::default() };
+        let c = LrFindConfig {
+            min_lr: 1e-4,
+            max_lr: 1.0,
+            steps: 5,
+            ..Default::default()
+        };
         // Five points over four decades: one decade per step.
         for (i, want) in [1e-4, 1e-3, 1e-2, 1e-1, 1.0].iter().enumerate() {
             assert!((c.lr_at(i) / want - 1.0).abs() < 1e-12);
@@ -515,11 +553,20 @@ mod tests {
 
     #[test]
     fn analysis_of_hand_made_sweeps() {
-        let c = LrFindConfig { min_lr: 1e-4, max_lr: 1.0, steps: 10, ..Default::default() };
+        let c = LrFindConfig {
+            min_lr: 1e-4,
+            max_lr: 1.0,
+            steps: 10,
+            ..Default::default()
+        };
         // lr_i = 1e-4 · 10^(4i/9). Flat, then the steepest drop between steps 4 and 5, the lowest
         // loss at 7, divergence at 9.
         let losses = [2.0, 2.0, 1.98, 1.9, 1.6, 1.2, 0.9, 0.8, 1.5, 9.0];
-        let pts = losses.iter().enumerate().map(|(i, &l)| point(i, c.lr_at(i), l)).collect();
+        let pts = losses
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| point(i, c.lr_at(i), l))
+            .collect();
         let r = analyse(c, pts, true);
         assert_eq!(r.verdict, LrVerdict::Ok);
         let s = r.suggestion.unwrap();
@@ -531,7 +578,9 @@ mod tests {
         // Median |Δ| is 0.3 (sorted: 0, .02, .08, .1, .3, .3, .4, .7, 7.5) → σ = 0.3/(0.6745·√2).
         assert!((r.noise - 0.3 / (0.6745 * 2f64.sqrt())).abs() < 1e-12);
         // A flat sweep is too low; a flat sweep that blew up is too high.
-        let flat: Vec<_> = (0..10).map(|i| point(i, c.lr_at(i), 2.0 - 0.01 * i as f64)).collect();
+        let flat: Vec<_> = (0..10)
+            .map(|i| point(i, c.lr_at(i), 2.0 - 0.01 * i as f64))
+            .collect();
         assert_eq!(analyse(c, flat.clone(), false).verdict, LrVerdict::TooLow);
         assert_eq!(analyse(c, flat, true).verdict, LrVerdict::TooHigh);
         assert!(analyse(c, vec![], true).suggestion.is_none());
@@ -541,13 +590,31 @@ mod tests {
     fn config_validation() {
         assert!(LrFindConfig::default().validate().is_ok());
         for bad in [
-            LrFindConfig { min_lr: 0.0, ..Default::default() },
-            LrFindConfig { max_lr: 1e-7, ..Default::default() },
-            LrFindConfig { steps: 1, ..Default::default() },
-            LrFindConfig { smoothing: 1.0, ..Default::default() },
-            LrFindConfig { divergence_factor: 1.0, ..Default::default() },
+            LrFindConfig {
+                min_lr: 0.0,
+                ..Default::default()
+            },
+            LrFindConfig {
+                max_lr: 1e-7,
+                ..Default::default()
+            },
+            LrFindConfig {
+                steps: 1,
+                ..Default::default()
+            },
+            LrFindConfig {
+                smoothing: 1.0,
+                ..Default::default()
+            },
+            LrFindConfig {
+                divergence_factor: 1.0,
+                ..Default::default()
+            },
         ] {
-            assert!(matches!(bad.validate(), Err(TrainError::InvalidHyperparameter { .. })));
+            assert!(matches!(
+                bad.validate(),
+                Err(TrainError::InvalidHyperparameter { .. })
+            ));
         }
     }
 }

@@ -116,7 +116,11 @@ impl SanityConfig {
         check_positive("gradcheck_tolerance", self.gradcheck_tolerance)?;
         check_positive("gradcheck_h", self.gradcheck_h)?;
         if !(self.gradcheck_reg.is_finite() && self.gradcheck_reg >= 0.0) {
-            return Err(invalid("gradcheck_reg", self.gradcheck_reg, "must be finite and >= 0"));
+            return Err(invalid(
+                "gradcheck_reg",
+                self.gradcheck_reg,
+                "must be finite and >= 0",
+            ));
         }
         self.overfit_optimizer.build::<f32>()?;
         Ok(())
@@ -217,7 +221,12 @@ impl fmt::Display for SanityReport {
 /// use nn_train::sanity::{run_sanity, CheckKind, SanityConfig};
 /// use nn_train::TrainConfig;
 /// use rand::SeedableRng;
-/// let x = Array2::from_shape_fn((40, 3), |(i, j)| ((i * 3 + j) as f32 * 0.7).sin());
+/// // Four clusters around the corners of a square, with a little jitter.
+/// let x = Array2::from_shape_fn((40, 3), |(i, j)| {
+///     let angle = std::f32::consts::FRAC_PI_2 * (i % 4) as f32;
+///     let jitter = 0.1 * (i as f32 * (j + 1) as f32).sin();
+///     [2.0 * angle.cos(), 2.0 * angle.sin(), 0.0][j] + jitter
+/// });
 /// let y = (0..40).map(|i| (i % 4) as u8).collect();
 /// let data = Dataset::new(x, y, (0..4).map(|c| c.to_string()).collect(), None)?;
 /// // CS231n's small random weights, N(0, 0.1²).
@@ -358,7 +367,13 @@ fn overfit<R: Rng + ?Sized>(
     let lr = config.overfit_lr as f32;
     let (mut steps, mut loss, mut acc) = (0usize, f64::NAN, 0.0);
     while steps < config.overfit_steps {
-        let r = net.forward_backward(x.view(), Targets::Classes(&y), &train.loss, 0.0, &mut dropout_rng)?;
+        let r = net.forward_backward(
+            x.view(),
+            Targets::Classes(&y),
+            &train.loss,
+            0.0,
+            &mut dropout_rng,
+        )?;
         loss = f64::from(r.data_loss);
         if !loss.is_finite() {
             break;
@@ -415,7 +430,13 @@ fn gradient_check<R: Rng + ?Sized>(
     let reg = config.gradcheck_reg;
     let h = config.gradcheck_h;
     let targets = Targets::Classes(&y);
-    net64.forward_backward(x.view(), targets, &train.loss, reg, &mut ChaCha8Rng::seed_from_u64(seed))?;
+    net64.forward_backward(
+        x.view(),
+        targets,
+        &train.loss,
+        reg,
+        &mut ChaCha8Rng::seed_from_u64(seed),
+    )?;
     // (name, entries, analytic values) per trainable tensor.
     let mut picks: Vec<(String, Vec<usize>, Vec<f64>)> = Vec::new();
     net64.visit_params_mut(|p| {
@@ -488,7 +509,10 @@ fn to_f64_network(net: &Network<f32>) -> Result<Network<f64>> {
     let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     net.visit_tensors(|t| {
         if t.kind.is_trainable() {
-            values.insert(t.name.to_string(), t.value.iter().map(|&v| f64::from(v)).collect());
+            values.insert(
+                t.name.to_string(),
+                t.value.iter().map(|&v| f64::from(v)).collect(),
+            );
         }
     });
     let mut out = Network::<f64>::from_spec(net.spec(), &mut ChaCha8Rng::seed_from_u64(0))?;
@@ -527,8 +551,17 @@ fn set_entry(net: &mut Network<f64>, name: &str, i: usize, v: Option<f64>) -> f6
 }
 
 /// The training-mode loss `L(x) + ½·reg·Σ‖W‖²` with dropout masks drawn from `seed`.
-fn loss_at(net: &mut Network<f64>, x: &Array2<f64>, y: &[usize], loss: &Loss, reg: f64, seed: u64) -> Result<f64> {
-    let scores = net.forward_train(x.view(), &mut ChaCha8Rng::seed_from_u64(seed))?.to_owned();
+fn loss_at(
+    net: &mut Network<f64>,
+    x: &Array2<f64>,
+    y: &[usize],
+    loss: &Loss,
+    reg: f64,
+    seed: u64,
+) -> Result<f64> {
+    let scores = net
+        .forward_train(x.view(), &mut ChaCha8Rng::seed_from_u64(seed))?
+        .to_owned();
     let (l, _) = loss.loss(scores.view(), Targets::Classes(y))?;
     Ok(l + net.l2_penalty(reg))
 }
@@ -536,7 +569,10 @@ fn loss_at(net: &mut Network<f64>, x: &Array2<f64>, y: &[usize], loss: &Loss, re
 /// The first `n` rows (at most `N`) as `(X, labels)`.
 fn first_rows(data: &Dataset, n: usize) -> (Array2<f32>, Vec<usize>) {
     let n = n.min(data.len());
-    let x = data.features().slice_axis(Axis(0), (0..n).into()).to_owned();
+    let x = data
+        .features()
+        .slice_axis(Axis(0), (0..n).into())
+        .to_owned();
     let y = data.labels()[..n].iter().map(|&l| usize::from(l)).collect();
     (x, y)
 }
@@ -560,18 +596,36 @@ mod tests {
     fn config_validation() {
         assert!(SanityConfig::default().validate().is_ok());
         for bad in [
-            SanityConfig { overfit_samples: 0, ..Default::default() },
-            SanityConfig { initial_loss_tolerance: 0.0, ..Default::default() },
-            SanityConfig { gradcheck_reg: -1.0, ..Default::default() },
-            SanityConfig { overfit_lr: f64::NAN, ..Default::default() },
+            SanityConfig {
+                overfit_samples: 0,
+                ..Default::default()
+            },
+            SanityConfig {
+                initial_loss_tolerance: 0.0,
+                ..Default::default()
+            },
+            SanityConfig {
+                gradcheck_reg: -1.0,
+                ..Default::default()
+            },
+            SanityConfig {
+                overfit_lr: f64::NAN,
+                ..Default::default()
+            },
         ] {
-            assert!(matches!(bad.validate(), Err(TrainError::InvalidHyperparameter { .. })));
+            assert!(matches!(
+                bad.validate(),
+                Err(TrainError::InvalidHyperparameter { .. })
+            ));
         }
     }
 
     #[test]
     fn std_dev_of_known_values() {
         // Population standard deviation of 2, 4, 4, 4, 5, 5, 7, 9 is exactly 2.
-        assert_eq!(std_dev([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0].into_iter()), 2.0);
+        assert_eq!(
+            std_dev([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0].into_iter()),
+            2.0
+        );
     }
 }

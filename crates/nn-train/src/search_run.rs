@@ -101,7 +101,9 @@ impl SearchConfig {
     /// stages or an empty space.
     pub fn validate(&self) -> Result<()> {
         if self.stages.is_empty() {
-            return Err(TrainError::EmptyInput { op: "search stages" });
+            return Err(TrainError::EmptyInput {
+                op: "search stages",
+            });
         }
         if self.space.params().is_empty() {
             return Err(TrainError::EmptyInput { op: "search space" });
@@ -117,7 +119,11 @@ impl SearchConfig {
                 return Err(invalid("stage.keep", 0, "must be at least 1"));
             }
             if !(s.narrowing > 0.0 && s.narrowing <= 1.0) {
-                return Err(invalid("stage.narrowing", s.narrowing, "must lie in (0, 1]"));
+                return Err(invalid(
+                    "stage.narrowing",
+                    s.narrowing,
+                    "must lie in (0, 1]",
+                ));
             }
         }
         if let SearchMethod::Grid { points: 0 } = self.method {
@@ -245,7 +251,11 @@ pub fn next_space(
         .filter(|r| r.val_accuracy.is_some())
         .collect();
     ranked.sort_by(|a, b| rank(a, b));
-    let best: Vec<Sample> = ranked.iter().take(sc.keep).map(|r| r.params.clone()).collect();
+    let best: Vec<Sample> = ranked
+        .iter()
+        .take(sc.keep)
+        .map(|r| r.params.clone())
+        .collect();
     if best.is_empty() {
         return Err(TrainError::EmptyInput {
             op: "next_space (no finished trial to narrow around)",
@@ -277,7 +287,9 @@ pub fn run_trial(trial: &TrialConfig, train: &Dataset, val: &Dataset) -> Result<
         .epochs
         .iter()
         .filter_map(|e| e.val_accuracy)
-        .fold(None, |acc: Option<f64>, a| Some(acc.map_or(a, |b| b.max(a))));
+        .fold(None, |acc: Option<f64>, a| {
+            Some(acc.map_or(a, |b| b.max(a)))
+        });
     Ok(TrialResult {
         id: trial.id,
         stage: trial.stage,
@@ -297,8 +309,15 @@ pub fn run_trial(trial: &TrialConfig, train: &Dataset, val: &Dataset) -> Result<
 ///
 /// # Errors
 /// The first trial's error, in `trials` order.
-pub fn run_trials(trials: &[TrialConfig], train: &Dataset, val: &Dataset) -> Result<Vec<TrialResult>> {
-    trials.par_iter().map(|t| run_trial(t, train, val)).collect()
+pub fn run_trials(
+    trials: &[TrialConfig],
+    train: &Dataset,
+    val: &Dataset,
+) -> Result<Vec<TrialResult>> {
+    trials
+        .par_iter()
+        .map(|t| run_trial(t, train, val))
+        .collect()
 }
 
 /// Runs every stage of `config`: plan, run in parallel, rank, narrow, repeat.
@@ -403,7 +422,10 @@ pub struct SearchReport {
 impl SearchReport {
     /// Builds the combined table from per-stage reports.
     pub fn from_stages(stages: Vec<StageReport>) -> Self {
-        let mut table: Vec<TrialResult> = stages.iter().flat_map(|s| s.trials.iter().cloned()).collect();
+        let mut table: Vec<TrialResult> = stages
+            .iter()
+            .flat_map(|s| s.trials.iter().cloned())
+            .collect();
         table.sort_by(rank);
         SearchReport { stages, table }
     }
@@ -429,7 +451,11 @@ pub fn collect(spaces: &[SearchSpace], results: Vec<TrialResult>) -> Result<Sear
     let mut by_stage: BTreeMap<usize, Vec<TrialResult>> = BTreeMap::new();
     for r in results {
         if r.stage >= spaces.len() {
-            return Err(invalid("stage", r.stage, "no search space given for this stage"));
+            return Err(invalid(
+                "stage",
+                r.stage,
+                "no search space given for this stage",
+            ));
         }
         by_stage.entry(r.stage).or_default().push(r);
     }
@@ -454,15 +480,27 @@ impl fmt::Display for SearchReport {
             .first()
             .map(|r| r.params.keys().collect())
             .unwrap_or_default();
-        write!(f, "{:>4} {:>5} {:>9} {:>9} {:>6}", "rank", "stage", "val acc", "val loss", "epochs")?;
+        write!(
+            f,
+            "{:>4} {:>5} {:>9} {:>9} {:>6}",
+            "rank", "stage", "val acc", "val loss", "epochs"
+        )?;
         for n in &names {
             write!(f, " {n:>12}")?;
         }
         writeln!(f, "  stopped")?;
         for (i, r) in self.table.iter().enumerate() {
-            let acc = r.val_accuracy.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
+            let acc = r
+                .val_accuracy
+                .map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
             let loss = r.val_loss.map_or("-".to_string(), |l| format!("{l:.4}"));
-            write!(f, "{:>4} {:>5} {acc:>9} {loss:>9} {:>6}", i + 1, r.stage, r.epochs)?;
+            write!(
+                f,
+                "{:>4} {:>5} {acc:>9} {loss:>9} {:>6}",
+                i + 1,
+                r.stage,
+                r.epochs
+            )?;
             for n in &names {
                 let v = r.params.get(*n).map_or("-".to_string(), fmt_value);
                 write!(f, " {v:>12}")?;
@@ -632,7 +670,10 @@ mod tests {
                 4,
                 &[8, 8],
                 3,
-                &nn_core::MlpOptions { dropout: 0.5, ..Default::default() },
+                &nn_core::MlpOptions {
+                    dropout: 0.5,
+                    ..Default::default()
+                },
             )
             .unwrap(),
             optimizer: OptimizerConfig::sgd(),
@@ -656,7 +697,9 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let c = apply(&base, &params).unwrap();
-        let ScheduleConfig::WarmUp { then, .. } = &c.schedule else { panic!() };
+        let ScheduleConfig::WarmUp { then, .. } = &c.schedule else {
+            panic!()
+        };
         assert_eq!(**then, ScheduleConfig::Constant { lr: 0.05 });
         assert_eq!((c.l2, c.batch_size, c.epochs), (1e-4, 32, 7));
         let widths: Vec<usize> = c
@@ -669,22 +712,34 @@ mod tests {
             })
             .collect();
         assert_eq!(widths, vec![16, 16, 3]); // the output layer keeps C = 3
-        assert!(c.model.layers.iter().all(|l| !matches!(l, LayerSpec::Dropout { p } if *p != 0.2)));
+        assert!(c
+            .model
+            .layers
+            .iter()
+            .all(|l| !matches!(l, LayerSpec::Dropout { p } if *p != 0.2)));
         assert!(matches!(
             c.optimizer,
             OptimizerConfig::Sgd(s) if s.momentum == Momentum::Classic { momentum: 0.9, dampening: 0.0 }
         ));
         let unknown: Sample = [("lrate".to_string(), json!(0.1))].into();
-        assert!(matches!(apply(&base, &unknown), Err(TrainError::UnknownParameter { name }) if name == "lrate"));
+        assert!(
+            matches!(apply(&base, &unknown), Err(TrainError::UnknownParameter { name }) if name == "lrate")
+        );
         let text: Sample = [("lr".to_string(), json!("fast"))].into();
-        assert!(matches!(apply(&base, &text), Err(TrainError::InvalidHyperparameter { name: "lr", .. })));
+        assert!(matches!(
+            apply(&base, &text),
+            Err(TrainError::InvalidHyperparameter { name: "lr", .. })
+        ));
         let adam_momentum: Sample = [("momentum".to_string(), json!(0.9))].into();
         assert!(apply(&TrainConfig::default(), &adam_momentum).is_err());
         let no_dropout: Sample = [("dropout".to_string(), json!(0.3))].into();
         assert!(apply(&TrainConfig::default(), &no_dropout).is_err());
         // A value the config rejects: a negative L2 strength.
         let negative: Sample = [("l2".to_string(), json!(-1.0))].into();
-        assert!(matches!(apply(&base, &negative), Err(TrainError::InvalidHyperparameter { name: "l2", .. })));
+        assert!(matches!(
+            apply(&base, &negative),
+            Err(TrainError::InvalidHyperparameter { name: "l2", .. })
+        ));
     }
 
     #[test]

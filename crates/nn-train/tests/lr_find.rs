@@ -22,7 +22,9 @@ fn blobs(n: usize, d: usize, classes: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let centres = Array2::from_shape_fn((classes, d), |_| 1.5 * normal(&mut rng));
     let y: Vec<u8> = (0..n).map(|_| rng.random_range(0..classes) as u8).collect();
-    let x = Array2::from_shape_fn((n, d), |(i, j)| centres[[y[i] as usize, j]] + normal(&mut rng));
+    let x = Array2::from_shape_fn((n, d), |(i, j)| {
+        centres[[y[i] as usize, j]] + normal(&mut rng)
+    });
     Dataset::new(x, y, (0..classes).map(|c| c.to_string()).collect(), None).unwrap()
 }
 
@@ -45,7 +47,13 @@ fn sweep(min_lr: f64, max_lr: f64, steps: usize) -> LrFindReport {
         steps,
         ..Default::default()
     };
-    lr_find(&train_config(), &data, &config, &mut ChaCha8Rng::seed_from_u64(3)).unwrap()
+    lr_find(
+        &train_config(),
+        &data,
+        &config,
+        &mut ChaCha8Rng::seed_from_u64(3),
+    )
+    .unwrap()
 }
 
 /// Validation accuracy after 3 epochs of plain SGD at a constant `lr`.
@@ -69,7 +77,10 @@ fn suggested_range_trains_well() {
     assert_eq!(r.verdict, LrVerdict::Ok, "{r}");
     assert!(r.diverged, "{r}");
     let s = r.suggestion.unwrap();
-    assert!(s.low <= s.high && s.high <= s.divergence / 10.0 + 1e-12, "{s:?}");
+    assert!(
+        s.low <= s.high && s.high <= s.divergence / 10.0 + 1e-12,
+        "{s:?}"
+    );
     // The middle of the range trains to a high accuracy; the lowest rate swept barely moves.
     let (good, stopped) = accuracy_at(s.middle());
     assert_eq!(stopped, StopReason::Completed);

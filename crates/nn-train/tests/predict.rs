@@ -25,7 +25,9 @@ fn hard_blobs(n: usize, seed: u64) -> Dataset {
     let centres = Array2::from_shape_fn((5, 8), |_| normal(&mut rng));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let y: Vec<u8> = (0..n).map(|_| rng.random_range(0..5u8)).collect();
-    let x = Array2::from_shape_fn((n, 8), |(i, j)| centres[[y[i] as usize, j]] + normal(&mut rng));
+    let x = Array2::from_shape_fn((n, 8), |(i, j)| {
+        centres[[y[i] as usize, j]] + normal(&mut rng)
+    });
     Dataset::new(x, y, (0..5).map(|c| format!("c{c}")).collect(), None).unwrap()
 }
 
@@ -53,11 +55,18 @@ fn trained(seed: u64, train: &Dataset) -> Network<f32> {
 fn ensemble_is_at_least_as_accurate_as_the_mean_member() {
     let (train, test) = (hard_blobs(600, 1), hard_blobs(1000, 2));
     let nets: Vec<Network<f32>> = [11, 22, 33].iter().map(|&s| trained(s, &train)).collect();
-    let members: Vec<f64> = nets.iter().map(|n| evaluate(n, &test).unwrap().accuracy).collect();
+    let members: Vec<f64> = nets
+        .iter()
+        .map(|n| evaluate(n, &test).unwrap().accuracy)
+        .collect();
     let mean = members.iter().sum::<f64>() / 3.0;
     let refs: Vec<&Network<f32>> = nets.iter().collect();
     let ens = evaluate_ensemble(&refs, &test).unwrap();
-    assert!(ens.accuracy >= mean, "ensemble {} vs members {members:?}", ens.accuracy);
+    assert!(
+        ens.accuracy >= mean,
+        "ensemble {} vs members {members:?}",
+        ens.accuracy
+    );
     // Better than chance (20%), imperfect (the blobs overlap).
     assert!(mean > 0.5 && mean < 0.99, "{members:?}");
     // The ensemble's probabilities are the members' mean, row sums 1.
@@ -68,7 +77,10 @@ fn ensemble_is_at_least_as_accurate_as_the_mean_member() {
     assert!((p[[5, 3]] - (p0[[5, 3]] + p1[[5, 3]] + p2[[5, 3]]) / 3.0).abs() < 1e-6);
     assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-5));
     // One model alone is that model.
-    assert_eq!(evaluate_ensemble(&refs[..1], &test).unwrap(), evaluate(&nets[0], &test).unwrap());
+    assert_eq!(
+        evaluate_ensemble(&refs[..1], &test).unwrap(),
+        evaluate(&nets[0], &test).unwrap()
+    );
 }
 
 #[test]
@@ -81,10 +93,16 @@ fn ema_network_is_evaluated_separately() {
     let mut t = Trainer::new(config).unwrap();
     t.fit(&train, None, &mut ()).unwrap();
     let ema = t.ema_network().unwrap();
-    let (raw, avg) = (evaluate(t.network(), &test).unwrap(), evaluate(&ema, &test).unwrap());
+    let (raw, avg) = (
+        evaluate(t.network(), &test).unwrap(),
+        evaluate(&ema, &test).unwrap(),
+    );
     // Different parameters, both trained: comparable accuracies well above chance.
     assert_ne!(raw.loss, avg.loss);
-    assert!(avg.accuracy > 0.5 && (avg.accuracy - raw.accuracy).abs() < 0.1, "{raw}\n{avg}");
+    assert!(
+        avg.accuracy > 0.5 && (avg.accuracy - raw.accuracy).abs() < 0.1,
+        "{raw}\n{avg}"
+    );
 }
 
 /// `n` random 1×4×4 images that are mirror-symmetric left to right, labelled by brightness.
@@ -120,7 +138,10 @@ fn tta_with_flips_of_symmetric_images_equals_plain_prediction() {
     // Shifts change the input: the average differs, but stays a probability distribution.
     let shifted = tta_proba(&net, x.view(), &shape, &standard_augmentations(true, 1)).unwrap();
     assert_ne!(shifted, plain);
-    assert!(shifted.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-5));
+    assert!(shifted
+        .rows()
+        .into_iter()
+        .all(|r| (r.sum() - 1.0).abs() < 1e-5));
 }
 
 #[test]
@@ -156,20 +177,37 @@ fn tta_evaluation_on_an_image_data_set() {
 #[test]
 fn mismatches_are_typed_errors() {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let a = Network::<f32>::from_spec(&NetworkSpec::mlp(8, &[4], 5, &Default::default()).unwrap(), &mut rng).unwrap();
-    let b = Network::<f32>::from_spec(&NetworkSpec::mlp(8, &[4], 3, &Default::default()).unwrap(), &mut rng).unwrap();
+    let a = Network::<f32>::from_spec(
+        &NetworkSpec::mlp(8, &[4], 5, &Default::default()).unwrap(),
+        &mut rng,
+    )
+    .unwrap();
+    let b = Network::<f32>::from_spec(
+        &NetworkSpec::mlp(8, &[4], 3, &Default::default()).unwrap(),
+        &mut rng,
+    )
+    .unwrap();
     let x = Array2::<f32>::zeros((2, 8));
     assert!(matches!(
         ensemble_proba(&[&a, &b], x.view()),
         Err(TrainError::ShapeMismatch { expected, got, .. }) if expected == [5] && got == [3]
     ));
-    assert!(matches!(ensemble_proba(&[], x.view()), Err(TrainError::EmptyInput { .. })));
+    assert!(matches!(
+        ensemble_proba(&[], x.view()),
+        Err(TrainError::EmptyInput { .. })
+    ));
     let wide = Array2::<f32>::zeros((2, 9));
-    assert!(matches!(predict_proba(&a, wide.view()), Err(TrainError::ShapeMismatch { .. })));
+    assert!(matches!(
+        predict_proba(&a, wide.view()),
+        Err(TrainError::ShapeMismatch { .. })
+    ));
     let shape = ImageShape::new(1, 3, 3, Layout::Nchw).unwrap();
     assert!(matches!(
         tta_proba(&a, x.view(), &shape, &[Augmentation::HorizontalFlip]),
         Err(TrainError::ShapeMismatch { .. })
     ));
-    assert!(matches!(tta_proba(&a, x.view(), &shape, &[]), Err(TrainError::EmptyInput { .. })));
+    assert!(matches!(
+        tta_proba(&a, x.view(), &shape, &[]),
+        Err(TrainError::EmptyInput { .. })
+    ));
 }

@@ -20,14 +20,17 @@ fn blobs(n: usize, d: usize, classes: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let centres = Array2::from_shape_fn((classes, d), |_| 2.0 * normal(&mut rng));
     let y: Vec<u8> = (0..n).map(|_| rng.random_range(0..classes) as u8).collect();
-    let x = Array2::from_shape_fn((n, d), |(i, j)| centres[[y[i] as usize, j]] + normal(&mut rng));
+    let x = Array2::from_shape_fn((n, d), |(i, j)| {
+        centres[[y[i] as usize, j]] + normal(&mut rng)
+    });
     Dataset::new(x, y, (0..classes).map(|c| c.to_string()).collect(), None).unwrap()
 }
 
 /// Sets every Linear layer's initialiser to N(0, std²).
 fn with_normal_init(mut spec: NetworkSpec, std: f64) -> NetworkSpec {
-    let init = serde_json::from_value(serde_json::json!({"kind": "normal", "mean": 0.0, "std": std}))
-        .unwrap();
+    let init =
+        serde_json::from_value(serde_json::json!({"kind": "normal", "mean": 0.0, "std": std}))
+            .unwrap();
     for layer in &mut spec.layers {
         if let LayerSpec::Linear { init: i, .. } = layer {
             *i = init;
@@ -56,14 +59,24 @@ fn passed(r: &SanityReport, kind: CheckKind) -> bool {
 fn healthy_mlp_passes_all_four() {
     let data = blobs(200, 10, 5, 1);
     let spec = NetworkSpec::mlp(10, &[32], 5, &Default::default()).unwrap();
-    let r = run(&config(with_normal_init(spec, 0.01)), &data, &SanityConfig::default());
+    let r = run(
+        &config(with_normal_init(spec, 0.01)),
+        &data,
+        &SanityConfig::default(),
+    );
     assert!(r.all_passed(), "{r}");
     // Small weights: the loss is ln 5 to within the tolerance, and within 1% in fact.
     let initial = r.get(CheckKind::InitialLoss).unwrap();
-    assert!((initial.numbers["loss"] - 5f64.ln()).abs() < 0.01 * 5f64.ln(), "{r}");
+    assert!(
+        (initial.numbers["loss"] - 5f64.ln()).abs() < 0.01 * 5f64.ln(),
+        "{r}"
+    );
     let grad = r.get(CheckKind::GradientCheck).unwrap();
     assert!(grad.numbers["max_rel_error"] < 1e-6, "{r}");
-    assert_eq!(r.get(CheckKind::OverfitSubset).unwrap().numbers["train_accuracy"], 1.0);
+    assert_eq!(
+        r.get(CheckKind::OverfitSubset).unwrap().numbers["train_accuracy"],
+        1.0
+    );
     // Display: a header and one line per check.
     let text = r.to_string();
     assert_eq!(text.lines().count(), 5, "{text}");
@@ -91,12 +104,19 @@ fn batch_norm_and_dropout_network_passes() {
 fn huge_init_fails_the_initial_loss_check_only() {
     let data = blobs(200, 10, 5, 3);
     let spec = NetworkSpec::mlp(10, &[32], 5, &Default::default()).unwrap();
-    let r = run(&config(with_normal_init(spec, 3.0)), &data, &SanityConfig::default());
+    let r = run(
+        &config(with_normal_init(spec, 3.0)),
+        &data,
+        &SanityConfig::default(),
+    );
     assert!(!passed(&r, CheckKind::InitialLoss), "{r}");
     assert!(passed(&r, CheckKind::RegularisationRaisesLoss), "{r}");
     assert!(passed(&r, CheckKind::GradientCheck), "{r}");
     let c = r.get(CheckKind::InitialLoss).unwrap();
-    assert!(c.numbers["loss"] > 2.0 * 5f64.ln() && c.numbers["score_std"] > 5.0, "{r}");
+    assert!(
+        c.numbers["loss"] > 2.0 * 5f64.ln() && c.numbers["score_std"] > 5.0,
+        "{r}"
+    );
     assert!(c.detail.contains("too large"), "{}", c.detail);
 }
 
@@ -105,7 +125,11 @@ fn zero_weights_fail_the_regularisation_check() {
     // All-zero weights: the L2 term is 0 however large λ is (and the loss is exactly ln C).
     let data = blobs(60, 4, 3, 4);
     let spec = NetworkSpec::mlp(4, &[8], 3, &Default::default()).unwrap();
-    let r = run(&config(with_normal_init(spec, 0.0)), &data, &SanityConfig::default());
+    let r = run(
+        &config(with_normal_init(spec, 0.0)),
+        &data,
+        &SanityConfig::default(),
+    );
     assert!(!passed(&r, CheckKind::RegularisationRaisesLoss), "{r}");
     assert!(passed(&r, CheckKind::InitialLoss), "{r}");
     // ln 3 up to f32 rounding of the log-sum-exp.
@@ -121,15 +145,25 @@ fn linear_model_cannot_overfit_xor() {
         let bit = if j == 0 { corner & 1 } else { corner >> 1 };
         (if bit == 1 { 1.0 } else { -1.0 }) + 0.05 * ((i / 4) as f32 - 2.0)
     });
-    let y: Vec<u8> = (0..20).map(|i| (((i % 4) & 1) ^ ((i % 4) >> 1)) as u8).collect();
+    let y: Vec<u8> = (0..20)
+        .map(|i| (((i % 4) & 1) ^ ((i % 4) >> 1)) as u8)
+        .collect();
     let data = Dataset::new(x, y, vec!["0".into(), "1".into()], None).unwrap();
     let linear = NetworkSpec::mlp(2, &[], 2, &Default::default()).unwrap();
-    let r = run(&config(with_normal_init(linear, 0.01)), &data, &SanityConfig::default());
+    let r = run(
+        &config(with_normal_init(linear, 0.01)),
+        &data,
+        &SanityConfig::default(),
+    );
     let c = r.get(CheckKind::OverfitSubset).unwrap();
     assert!(!c.passed && c.numbers["train_accuracy"] <= 0.75, "{r}");
     assert_eq!(c.numbers["steps"], 300.0);
     let mlp = NetworkSpec::mlp(2, &[16], 2, &Default::default()).unwrap();
-    let r = run(&config(with_normal_init(mlp, 0.5)), &data, &SanityConfig::default());
+    let r = run(
+        &config(with_normal_init(mlp, 0.5)),
+        &data,
+        &SanityConfig::default(),
+    );
     assert!(passed(&r, CheckKind::OverfitSubset), "{r}");
 }
 

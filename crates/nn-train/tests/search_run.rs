@@ -24,7 +24,9 @@ fn data() -> (Dataset, Dataset) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let centres = Array2::from_shape_fn((4, 10), |_| 1.5 * normal(&mut rng));
     let y: Vec<u8> = (0..400).map(|_| rng.random_range(0..4u8)).collect();
-    let x = Array2::from_shape_fn((400, 10), |(i, j)| centres[[y[i] as usize, j]] + normal(&mut rng));
+    let x = Array2::from_shape_fn((400, 10), |(i, j)| {
+        centres[[y[i] as usize, j]] + normal(&mut rng)
+    });
     let d = Dataset::new(x, y, (0..4).map(|c| c.to_string()).collect(), None).unwrap();
     d.split(0.25, &mut rng).unwrap()
 }
@@ -75,7 +77,10 @@ fn plans_the_configured_trials() {
     let c = config(SearchMethod::Random, vec![stage(6, 1), stage(3, 2)]);
     let p = plan(&c).unwrap();
     assert_eq!(p.len(), 6);
-    assert!(p.iter().enumerate().all(|(i, t)| t.id == i && t.stage == 0 && t.train.epochs == 1));
+    assert!(p
+        .iter()
+        .enumerate()
+        .all(|(i, t)| t.id == i && t.stage == 0 && t.train.epochs == 1));
     // Distinct seeds and samples; the sample is applied to the training config.
     let mut seeds: Vec<u64> = p.iter().map(|t| t.train.seed).collect();
     seeds.dedup();
@@ -85,7 +90,10 @@ fn plans_the_configured_trials() {
     }
     // Same seed, same plan; another seed, another plan.
     assert_eq!(plan(&c).unwrap(), p);
-    let other = SearchConfig { seed: 43, ..c.clone() };
+    let other = SearchConfig {
+        seed: 43,
+        ..c.clone()
+    };
     assert_ne!(plan(&other).unwrap()[0].params, p[0].params);
     // A grid of 3 points per axis over two axes: 9 trials, whatever `trials` says.
     let g = config(SearchMethod::Grid { points: 3 }, vec![stage(1, 1)]);
@@ -104,20 +112,35 @@ fn coarse_to_fine_is_deterministic_sorted_and_narrows() {
     assert_eq!(r.stages.len(), 2);
     assert_eq!(r.table.len(), 10);
     assert_eq!(r.stages[1].trials.len(), 4);
-    assert!(r.stages[1].trials.iter().all(|t| t.epochs <= 2 && t.stage == 1));
+    assert!(r.stages[1]
+        .trials
+        .iter()
+        .all(|t| t.epochs <= 2 && t.stage == 1));
     // Sorted by validation accuracy, best first.
-    let accs: Vec<f64> = r.table.iter().map(|t| t.val_accuracy.unwrap_or(-1.0)).collect();
+    let accs: Vec<f64> = r
+        .table
+        .iter()
+        .map(|t| t.val_accuracy.unwrap_or(-1.0))
+        .collect();
     assert!(accs.windows(2).all(|w| w[0] >= w[1]), "{accs:?}");
     // Stage 1's ranges are a quarter as wide (in log space) and inside stage 0's.
     for name in ["lr", "l2"] {
-        let (w0, w1) = (log_width(&r.stages[0].space, name), log_width(&r.stages[1].space, name));
-        assert!((w1 - 0.25 * w0).abs() < 1e-9 * w0 || w1 > 0.25 * w0, "{name}: {w0} → {w1}");
+        let (w0, w1) = (
+            log_width(&r.stages[0].space, name),
+            log_width(&r.stages[1].space, name),
+        );
+        assert!(
+            (w1 - 0.25 * w0).abs() < 1e-9 * w0 || w1 > 0.25 * w0,
+            "{name}: {w0} → {w1}"
+        );
         assert!(w1 < w0, "{name}: {w0} → {w1}");
     }
     // The narrowed ranges cover the best 2 trials of stage 0.
     for t in &r.stages[0].trials[..2] {
         let lr = t.params["lr"].as_f64().unwrap();
-        let Param::LogUniform { lo, hi } = r.stages[1].space.params()["lr"] else { panic!() };
+        let Param::LogUniform { lo, hi } = r.stages[1].space.params()["lr"] else {
+            panic!()
+        };
         assert!((lo..=hi).contains(&lr));
     }
     // The best trial learnt something (chance is 25%).
@@ -126,7 +149,15 @@ fn coarse_to_fine_is_deterministic_sorted_and_narrows() {
     assert_eq!(run_search(&c, &train, &val).unwrap(), r);
     let back: SearchReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
     assert_eq!(back, r);
-    assert_eq!(r.to_string().lines().next().unwrap().split_whitespace().next(), Some("rank"));
+    assert_eq!(
+        r.to_string()
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .next(),
+        Some("rank")
+    );
 }
 
 #[test]
@@ -141,7 +172,11 @@ fn edge_warning_when_the_best_is_at_the_edge() {
         ..config(SearchMethod::Grid { points: 3 }, vec![stage(1, 1)])
     };
     let r = run_search(&c, &train, &val).unwrap();
-    assert_eq!(r.best().unwrap().params["lr"].as_f64().unwrap(), 1e-1, "{r}");
+    assert_eq!(
+        r.best().unwrap().params["lr"].as_f64().unwrap(),
+        1e-1,
+        "{r}"
+    );
     let w: Vec<_> = r.edge_warnings().collect();
     assert_eq!(w.len(), 1, "{r}");
     assert_eq!((w[0].name.as_str(), w[0].edge), ("lr", Edge::High));
@@ -153,19 +188,28 @@ fn a_huge_learning_rate_trial_is_stopped_early() {
     let (train, val) = data();
     let c = SearchConfig {
         space: SearchSpace::new()
-            .with("lr", Param::Categorical(vec![serde_json::json!(1e4), serde_json::json!(0.1)]))
+            .with(
+                "lr",
+                Param::Categorical(vec![serde_json::json!(1e4), serde_json::json!(0.1)]),
+            )
             .unwrap(),
         ..config(SearchMethod::Grid { points: 1 }, vec![stage(1, 3)])
     };
     let trials = plan(&c).unwrap();
     let results = run_trials(&trials, &train, &val).unwrap();
-    let huge = results.iter().find(|r| r.params["lr"] == serde_json::json!(1e4)).unwrap();
+    let huge = results
+        .iter()
+        .find(|r| r.params["lr"] == serde_json::json!(1e4))
+        .unwrap();
     assert_eq!(huge.stopped, StopReason::Diverged);
     assert!(huge.epochs < 3);
-    let fine = results.iter().find(|r| r.params["lr"] == serde_json::json!(0.1)).unwrap();
+    let fine = results
+        .iter()
+        .find(|r| r.params["lr"] == serde_json::json!(0.1))
+        .unwrap();
     assert_eq!((fine.stopped, fine.epochs), (StopReason::Completed, 3));
     // Ranked: the diverged trial is last.
-    let report = collect(&[c.space.clone()], results.clone()).unwrap();
+    let report = collect(std::slice::from_ref(&c.space), results).unwrap();
     assert_eq!(report.table.last().unwrap().stopped, StopReason::Diverged);
 }
 
@@ -183,5 +227,8 @@ fn separate_processes_give_the_same_report() {
             run_trial(&t, &train, &val).unwrap()
         })
         .collect();
-    assert_eq!(collect(&[c.space.clone()], results).unwrap(), together);
+    assert_eq!(
+        collect(std::slice::from_ref(&c.space), results).unwrap(),
+        together
+    );
 }
