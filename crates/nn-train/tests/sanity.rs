@@ -210,3 +210,16 @@ fn bad_inputs_are_typed_errors() {
         Err(TrainError::InvalidHyperparameter { .. })
     ));
 }
+
+#[test]
+fn default_config_passes_on_the_shipped_mnist_subset() {
+    // The default TrainConfig (784 → 256 → 10, BatchNorm, ReLU, He) on the first 500 images of
+    // data/mnist-small: σ ≈ 1 scores keep the loss within 25% of ln 10.
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist-small");
+    let (train, _) = nn_preprocess::load_idx_dir(&root, nn_preprocess::IdxSet::Mnist).unwrap();
+    let data = train.head(500).unwrap();
+    let r = run(&TrainConfig::default(), &data, &SanityConfig::default());
+    assert!(r.all_passed(), "{r}");
+    let initial = r.get(CheckKind::InitialLoss).unwrap();
+    assert!(initial.numbers["loss"] > 10f64.ln(), "{r}");
+}
