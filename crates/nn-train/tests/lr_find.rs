@@ -137,3 +137,45 @@ fn bad_inputs_are_typed_errors() {
         Err(TrainError::ShapeMismatch { .. })
     ));
 }
+
+#[test]
+fn mnist_default_config_sweep_suggests_a_rate_that_trains() {
+    // The default TrainConfig (784 → 256 → 10 with BatchNorm, Adam) on 2000 images of
+    // data/mnist-small, then one epoch at the middle of the suggested range.
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist-small");
+    let (train, test) = nn_preprocess::load_idx_dir(&root, nn_preprocess::IdxSet::Mnist).unwrap();
+    let train = train.head(2000).unwrap();
+    let base = TrainConfig {
+        monitor_every: 0,
+        train_eval_samples: 0,
+        ..TrainConfig::default()
+    };
+    let config = LrFindConfig {
+        min_lr: 1e-6,
+        max_lr: 10.0,
+        steps: 80,
+        ..Default::default()
+    };
+    let r = lr_find(&base, &train, &config, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    assert_eq!(r.verdict, LrVerdict::Ok, "{r}");
+    let s = r.suggestion.unwrap();
+    let accuracy = |lr: f64| {
+        let mut t = Trainer::new(TrainConfig {
+            schedule: ScheduleConfig::Constant { lr },
+            epochs: 3,
+            ..base.clone()
+        })
+        .unwrap();
+        t.fit(&train, None, &mut ()).unwrap();
+        t.evaluate(&test).unwrap().accuracy
+    };
+    // Three epochs (48 steps) at the middle of the range: well trained, and far better than at a
+    // rate below the swept descent.
+    let (good, slow) = (accuracy(s.middle()), accuracy(1e-5));
+    assert!(
+        good > 0.85,
+        "lr {:.2e}: test accuracy {good}\n{r}",
+        s.middle()
+    );
+    assert!(good > slow + 0.1, "{good} vs {slow} at 1e-5");
+}
