@@ -223,3 +223,27 @@ fn default_config_passes_on_the_shipped_mnist_subset() {
     let initial = r.get(CheckKind::InitialLoss).unwrap();
     assert!(initial.numbers["loss"] > 10f64.ln(), "{r}");
 }
+
+#[test]
+fn a_coarse_difference_step_fails_the_gradient_check_only() {
+    // h = 0.5 makes the central difference itself wrong (its error grows like h², and ReLU kinks
+    // fall inside the step): the check must notice and say which tensor is worst.
+    let data = blobs(100, 6, 3, 7);
+    let spec = NetworkSpec::mlp(6, &[16], 3, &Default::default()).unwrap();
+    let coarse = SanityConfig {
+        gradcheck_h: 0.5,
+        ..Default::default()
+    };
+    let r = run(&config(with_normal_init(spec, 0.3)), &data, &coarse);
+    let c = r.get(CheckKind::GradientCheck).unwrap();
+    assert!(!c.passed && c.numbers["max_rel_error"] > 1e-6, "{r}");
+    assert!(
+        c.detail.contains("above") && c.detail.contains("layers."),
+        "{}",
+        c.detail
+    );
+    assert!(
+        passed(&r, CheckKind::InitialLoss) && passed(&r, CheckKind::OverfitSubset),
+        "{r}"
+    );
+}
