@@ -162,3 +162,42 @@ fn mismatched_or_missing_files_give_typed_errors() {
     cleanup(&path);
     cleanup(&other);
 }
+
+#[test]
+fn one_and_two_threads_train_bit_identically() {
+    // Wide enough layers that the GEMM and element-wise kernels take their parallel paths.
+    let train = blobs(256, 64, 4, 4);
+    let config = TrainConfig {
+        model: NetworkSpec::mlp(
+            64,
+            &[256, 128],
+            4,
+            &MlpOptions {
+                batch_norm: true,
+                ..MlpOptions::default()
+            },
+        )
+        .unwrap(),
+        epochs: 2,
+        batch_size: 128,
+        monitor_every: 1,
+        monitor_samples: 64,
+        ..TrainConfig::default()
+    };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut t = Trainer::new(config.clone()).unwrap();
+            let mut rec = Recorder::default();
+            t.fit(&train, None, &mut rec).unwrap();
+            (t.network().to_safetensors().unwrap(), rec.steps)
+        })
+    };
+    let (one, steps_one) = run(1);
+    let (two, steps_two) = run(2);
+    assert_eq!(one, two);
+    assert_eq!(steps_one, steps_two);
+}
