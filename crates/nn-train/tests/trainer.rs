@@ -470,3 +470,27 @@ fn batch_norm_skips_a_last_batch_of_one_sample() {
         Err(TrainError::EmptyInput { .. })
     ));
 }
+
+/// Stops at the end of the first epoch.
+struct StopAfterFirstEpoch;
+
+impl Observer for StopAfterFirstEpoch {
+    fn on_epoch(&mut self, _: &EpochMetrics) -> Control {
+        Control::Stop
+    }
+}
+
+#[test]
+fn stop_at_an_epoch_end_keeps_that_epoch() {
+    let train = blobs(60, 6, 3, 3.0, 14);
+    let mut t = Trainer::new(small_config(6, 3, 3)).unwrap();
+    let report = t.fit(&train, None, &mut StopAfterFirstEpoch).unwrap();
+    assert_eq!(report.stopped, StopReason::Interrupted);
+    assert_eq!((t.epoch(), report.epochs.len(), report.steps), (1, 1, 3));
+    assert!(report.to_string().starts_with("Interrupted after 1 epochs"));
+    let report = t.fit(&train, None, &mut ()).unwrap();
+    assert_eq!(
+        (report.stopped, report.epochs.len()),
+        (StopReason::Completed, 3)
+    );
+}
