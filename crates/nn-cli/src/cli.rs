@@ -46,7 +46,7 @@ pub enum Command {
     /// Train a model and write a run directory.
     #[command(after_help = "\
 Examples:
-  nn train                                   # default: 784-256-10 MLP, Adam, 6 epochs on data/mnist-small
+  nn train                                   # default: 784-512-256-10 MLP with batch norm, Adam, 12 epochs on data/mnist-small
   nn train --print-config > my.toml          # the effective config; edit it, then:
   nn train --config my.toml --lr 3e-4        # flags override the file
   nn train --data ~/cifar-10-batches-bin --hidden 1024,512 --batch-norm --dropout 0.3 --epochs 30
@@ -143,7 +143,7 @@ pub struct ConfigArgs {
     /// Preprocessing fitted on the training split [default: standardize].
     #[arg(long, value_enum, help_heading = "Data")]
     pub preprocess: Option<PreprocessKind>,
-    /// Hidden layer widths, comma separated [default: 256].
+    /// Hidden layer widths, comma separated [default: 512,256].
     #[arg(
         long,
         value_delimiter = ',',
@@ -157,9 +157,12 @@ pub struct ConfigArgs {
     /// Weight initialiser [default: auto = the recommended one for the activation].
     #[arg(long, value_enum, help_heading = "Model")]
     pub init: Option<InitName>,
-    /// Batch normalisation before every hidden activation.
-    #[arg(long, help_heading = "Model")]
+    /// Batch normalisation before every hidden activation [default: on].
+    #[arg(long, help_heading = "Model", conflicts_with = "no_batch_norm")]
     pub batch_norm: bool,
+    /// No batch normalisation.
+    #[arg(long, help_heading = "Model")]
+    pub no_batch_norm: bool,
     /// Dropout probability after every hidden activation, in [0, 1) [default: 0].
     #[arg(
         long,
@@ -228,7 +231,7 @@ pub struct ConfigArgs {
     /// Early stopping: epochs without validation improvement [default: off].
     #[arg(long, value_name = "E", help_heading = "Regularisation")]
     pub patience: Option<usize>,
-    /// Epochs, >= 1 [default: 6].
+    /// Epochs, >= 1 [default: 12].
     #[arg(long, value_name = "E", help_heading = "Training loop")]
     pub epochs: Option<usize>,
     /// Mini-batch size, >= 1 [default: 128].
@@ -286,6 +289,9 @@ impl ConfigArgs {
         if self.batch_norm {
             c.model.batch_norm = true;
         }
+        if self.no_batch_norm {
+            c.model.batch_norm = false;
+        }
         set!(dropout => c.model.dropout);
         set!(optimizer => c.train.optimizer);
         set!(lr => c.train.lr);
@@ -328,6 +334,9 @@ pub struct TrainArgs {
     /// Continue an interrupted run from its last checkpoint.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
+    /// Skip the babysitting checks (`nn sanity`) that run before training and go to sanity.json.
+    #[arg(long)]
+    pub no_sanity: bool,
 }
 
 /// `nn sanity`.

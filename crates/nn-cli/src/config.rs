@@ -213,10 +213,10 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            hidden: vec![256],
+            hidden: vec![512, 256],
             activation: ActivationName::Relu,
             init: InitName::Auto,
-            batch_norm: false,
+            batch_norm: true,
             dropout: 0.0,
         }
     }
@@ -278,7 +278,7 @@ impl Default for TrainSection {
             lr_decay_epochs: 2,
             lr_decay: 0.5,
             warmup_epochs: 0,
-            epochs: 6,
+            epochs: 12,
             batch_size: 128,
             seed: 231,
             shuffle: true,

@@ -8,7 +8,7 @@
 //! ```
 //! let config = nn_cli::config::RunConfig::default();
 //! config.validate()?;
-//! assert_eq!(config.model.hidden, vec![256]);
+//! assert_eq!(config.model.hidden, vec![512, 256]);
 //! # Ok::<(), nn_cli::CliError>(())
 //! ```
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]

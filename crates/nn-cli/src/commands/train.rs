@@ -60,6 +60,7 @@ struct RunObserver<'a> {
     epochs: usize,
     ratios: BTreeMap<String, Vec<(f64, f64)>>,
     error: Option<CliError>,
+    warned: std::collections::BTreeSet<String>,
 }
 
 fn opt(x: Option<f64>) -> String {
@@ -125,6 +126,11 @@ impl Observer for RunObserver<'_> {
                     .push((m.step as f64, ratio));
             }
             for w in &mon.warnings {
+                // Once per tensor and direction: a decaying schedule would repeat them every snapshot.
+                let key: String = w.split(" on ").nth(1).unwrap_or(w).to_string();
+                if !self.warned.insert(key) {
+                    continue;
+                }
                 match &self.bar {
                     Some(b) if !b.is_hidden() => b.println(format!("  warning: {w}")),
                     _ => self.ui.info(&format!("  warning: {w}")),
@@ -365,6 +371,7 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
         epochs: config.train.epochs,
         ratios: BTreeMap::new(),
         error: None,
+        warned: std::collections::BTreeSet::new(),
     };
     crate::install_ctrlc();
     let stopped = loop {
@@ -423,48 +430,48 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
     Ok(summary)
 }
 
-/// Histograms of every activation layer's output on up to 500 examples.
+/// Histograms of every activation layer's output on up to 500 examples (evaluation mode).
 fn activation_histograms(net: &Network<f32>, data: &Dataset) -> Result<Vec<Hist>> {
     let x = data.features();
     let x = x.slice(ndarray::s![..data.len().min(500), ..]);
     let mut out = Vec::new();
-    for (i, layer) in net.layers().iter().enumerate() {
-        if let LayerKind::Activation(a) = layer {
-            let prefix = nn_train::monitor::prefix_network(net, i + 1)?;
-            let y = prefix.predict(x)?;
-            let (lo, hi) = y
-                .iter()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
-                    (l.min(v), h.max(v))
-                });
-            let bins = 30;
-            let mut counts = vec![0u64; bins];
-            let w = (hi - lo) / bins as f32;
-            for &v in &y {
-                let b = if w > 0.0 {
-                    (((v - lo) / w) as usize).min(bins - 1)
-                } else {
-                    0
-                };
-                counts[b] += 1;
-            }
-            let std = {
-                let n = y.len().max(1) as f64;
-                let mean = y.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-                (y.iter()
-                    .map(|&v| (f64::from(v) - mean).powi(2))
-                    .sum::<f64>()
-                    / n)
-                    .sqrt()
-            };
-            out.push(Hist {
-                label: format!("layer {i} {} (std {std:.2})", a.activation.name()),
-                low: f64::from(lo),
-                high: f64::from(hi),
-                counts,
+    // Evaluation mode draws nothing; the RNG is only a required argument.
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    net.forward_layers(x, nn_core::Mode::Eval, &mut rng, |i, layer, _, y| {
+        let LayerKind::Activation(a) = layer else {
+            return;
+        };
+        let (lo, hi) = y
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
             });
+        let bins = 30;
+        let mut counts = vec![0u64; bins];
+        let w = (hi - lo) / bins as f32;
+        for &v in y {
+            let b = if w > 0.0 {
+                (((v - lo) / w) as usize).min(bins - 1)
+            } else {
+                0
+            };
+            counts[b] += 1;
         }
-    }
+        let n = y.len().max(1) as f64;
+        let mean = y.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let std = (y
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        out.push(Hist {
+            label: format!("layer {i} {} (std {std:.2})", a.activation.name()),
+            low: f64::from(lo),
+            high: f64::from(hi),
+            counts,
+        });
+    })?;
     Ok(out)
 }
 
@@ -582,6 +589,20 @@ fn write_plots(
         Section { title: "Activations".into(), text: String::new(), svgs: vec![act] },
         Section { title: "Config".into(), text: config.to_toml(), svgs: vec![] },
     ];
+    let mut sections = sections;
+    if let Some(r) = std::fs::read(dir.join("sanity.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<nn_train::sanity::SanityReport>(&b).ok())
+    {
+        sections.insert(
+            1,
+            Section {
+                title: "Sanity checks".into(),
+                text: r.to_string(),
+                svgs: vec![],
+            },
+        );
+    }
     report::write_atomic(
         &dir.join("report.html"),
         report::html(&format!("nn run {}", dir.display()), &sections).as_bytes(),
@@ -625,6 +646,17 @@ pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
         };
         (c, start, dir)
     };
+    if !args.no_sanity && !matches!(start, Start::Resume(_)) {
+        let report = crate::with_threads(config.threads, || super::sanity::check(&config))?;
+        report::create_dir(&dir)?;
+        let json =
+            serde_json::to_vec_pretty(&report).map_err(|e| CliError::Library(e.to_string()))?;
+        report::write_atomic(&dir.join("sanity.json"), &json)?;
+        ui.info(&report.to_string());
+        if !report.all_passed() {
+            ui.warn("a sanity check failed (see above); training anyway");
+        }
+    }
     let summary = crate::with_threads(config.threads, || train_run(&config, start, &dir, ui))?;
     ui.json(&serde_json::json!({ "type": "summary", "summary": summary }));
     if ui.is_quiet() {
