@@ -502,3 +502,77 @@ fn search_plan_trials_in_parallel_processes_then_collect() {
         "{table}"
     );
 }
+
+#[test]
+fn ctrl_c_keeps_the_last_epoch_and_resume_finishes_the_run() {
+    let dir = temp_dir("interrupt");
+    let mut child = nn()
+        .current_dir(&dir)
+        .args([
+            "train",
+            "--out",
+            "run",
+            "--no-sanity",
+            "--limit",
+            "4000",
+            "--test-limit",
+            "200",
+            "--hidden",
+            "128",
+            "--epochs",
+            "4",
+            "--threads",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let epochs_csv = dir.join("run/epochs.csv");
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&epochs_csv).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the first epoch never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("nn train --resume run") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(
+        dir.join("run/checkpoint.safetensors").is_file()
+            && dir.join("run/final.safetensors").is_file()
+    );
+    let done_before: usize = std::fs::read_to_string(&epochs_csv)
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert!(
+        (1..4).contains(&done_before),
+        "{done_before} epochs before the interrupt"
+    );
+
+    let resumed = ok(&dir, &["train", "--resume", "run"]);
+    assert!(
+        resumed.contains(&format!("resuming after epoch {done_before}")),
+        "{resumed}"
+    );
+    let epochs: Vec<String> = std::fs::read_to_string(&epochs_csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    assert_eq!(epochs, ["1", "2", "3", "4"], "every epoch logged once");
+}
