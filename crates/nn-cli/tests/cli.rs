@@ -506,7 +506,7 @@ fn search_plan_trials_in_parallel_processes_then_collect() {
 #[test]
 fn ctrl_c_keeps_the_last_epoch_and_resume_finishes_the_run() {
     let dir = temp_dir("interrupt");
-    let mut child = nn()
+    let child = nn()
         .current_dir(&dir)
         .args([
             "train",
