@@ -394,6 +394,92 @@ impl<F: NdFloat> Network<F> {
         Ok(cur)
     }
 
+    /// One forward pass of `x` (`N × …`) that hands every layer's input and output to `f`, as
+    /// `f(i, layer, input, output)` for `i = 0, 1, …` (`input` is `N × dᵢ`, `output` `N × dᵢ₊₁`;
+    /// the last output is the scores `N × C`). For monitoring and plotting what each layer does;
+    /// it allocates one `N × dᵢ₊₁` array per layer and leaves the network untouched.
+    ///
+    /// - [`Mode::Eval`]: as [`Network::predict`] (BatchNorm uses its running statistics, dropout is
+    ///   the identity); `rng` is not used.
+    /// - [`Mode::Train`]: as [`Network::forward_train`] with the same `rng` would compute (BatchNorm
+    ///   normalises with the batch's statistics, dropout masks are drawn from `rng`), but BatchNorm's
+    ///   running statistics and every layer's caches stay as they were: BatchNorm and dropout layers
+    ///   run on scratch copies.
+    ///
+    /// # Errors
+    /// [`CoreError::ShapeMismatch`] if `x` is not `N × …` with `D` values per row;
+    /// [`CoreError::EmptyInput`] for `N = 0`; in [`Mode::Train`], BatchNorm's error for one value
+    /// per channel.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array2;
+    /// use nn_core::{Mode, Network, NetworkSpec};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    /// let spec = NetworkSpec::mlp(3, &[5], 2, &Default::default())?; // linear, relu, linear
+    /// let net = Network::<f64>::from_spec(&spec, &mut rng)?;
+    /// let x = Array2::from_shape_fn((4, 3), |(i, j)| (i + j) as f64 * 0.1 - 0.2);
+    /// let mut widths = Vec::new();
+    /// let mut scores = Array2::zeros((0, 0));
+    /// net.forward_layers(x.view(), Mode::Eval, &mut rng, |_, _, input, output| {
+    ///     widths.push((input.ncols(), output.ncols()));
+    ///     scores = output.to_owned();
+    /// })?;
+    /// assert_eq!(widths, [(3, 5), (5, 5), (5, 2)]);
+    /// assert_eq!(scores, net.predict(x.view())?);
+    /// # Ok::<(), nn_core::CoreError>(())
+    /// ```
+    pub fn forward_layers<D: Dimension, R: Rng + ?Sized>(
+        &self,
+        x: ArrayView<'_, F, D>,
+        mode: Mode,
+        rng: &mut R,
+        mut f: impl FnMut(usize, &LayerKind<F>, ArrayView2<'_, F>, ArrayView2<'_, F>),
+    ) -> Result<()> {
+        let shape = x.shape();
+        let n = shape.first().copied().unwrap_or(0);
+        if shape.len() < 2 {
+            return Err(CoreError::ShapeMismatch {
+                op: "Network::forward_layers (input must be N × …)",
+                expected: vec![n, self.dims[0]],
+                got: shape.to_vec(),
+            });
+        }
+        if n == 0 {
+            return Err(CoreError::EmptyInput {
+                op: "Network::forward_layers",
+            });
+        }
+        let d: usize = shape[1..].iter().product();
+        check_shape("Network::forward_layers", &[n, self.dims[0]], &[n, d])?;
+        let mut cur =
+            Array2::from_shape_vec((n, d), x.iter().copied().collect()).map_err(|_| {
+                CoreError::ShapeMismatch {
+                    op: "Network::forward_layers",
+                    expected: vec![n, self.dims[0]],
+                    got: shape.to_vec(),
+                }
+            })?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let mut out = Array2::zeros((n, self.dims[i + 1]));
+            match (layer, mode) {
+                // Batch statistics and dropout masks need a training forward, which records
+                // state: run it on a copy.
+                (LayerKind::BatchNorm(_) | LayerKind::Dropout(_), Mode::Train) => {
+                    layer
+                        .clone()
+                        .forward(cur.view(), out.view_mut(), mode, rng)?;
+                }
+                // Every other layer computes the same values in both modes.
+                _ => layer.predict_into(cur.view(), out.view_mut())?,
+            }
+            f(i, layer, cur.view(), out.view());
+            cur = out;
+        }
+        Ok(())
+    }
+
     fn backward_inner(&mut self, dscores: Option<ArrayView2<'_, F>>, want_dx: bool) -> Result<()> {
         if !self.ws.trained {
             return Err(CoreError::BackwardBeforeForward);

@@ -3,8 +3,8 @@
 use ndarray::{array, Array2, Axis};
 use nn_activations::Activation;
 use nn_core::{
-    BatchNormConfig, BatchNormLayout, CoreError, LayerKind, LayerSpec, Loss, MlpOptions, Network,
-    NetworkSpec, ParamKind, Targets,
+    BatchNormConfig, BatchNormLayout, CoreError, LayerKind, LayerSpec, Loss, MlpOptions, Mode,
+    Network, NetworkSpec, ParamKind, Targets,
 };
 use nn_init::{BiasInit, Init};
 use rand::SeedableRng;
@@ -183,6 +183,77 @@ fn trained_net<F: ndarray::NdFloat>() -> Network<F> {
         v.zip_mut_with(&p.grad, |w, &g| *w -= g);
     });
     net
+}
+
+#[test]
+fn forward_layers_matches_predict_and_forward_train_and_leaves_the_network_untouched() {
+    // Linear, BatchNorm, ReLU, Dropout, …, Linear, PReLU, Maxout: every kind of layer.
+    let net = trained_net::<f64>();
+    let before = net.to_safetensors().unwrap();
+    let x = Array2::from_shape_fn((5, 6), |(i, j)| ((i * 6 + j) as f64 * 0.37).sin());
+    // Evaluation: each layer's input is the previous layer's output, and the last output is
+    // exactly `predict`'s scores.
+    let mut outs: Vec<Array2<f64>> = Vec::new();
+    net.forward_layers(
+        x.view(),
+        Mode::Eval,
+        &mut rng(3),
+        |i, layer, input, output| {
+            assert_eq!(layer, &net.layers()[i]);
+            let want_input = if i == 0 { x.view() } else { outs[i - 1].view() };
+            assert_eq!(input, want_input, "input of layer {i}");
+            outs.push(output.to_owned());
+        },
+    )
+    .unwrap();
+    assert_eq!(outs.len(), net.layers().len());
+    let scores = net.predict(x.view()).unwrap();
+    assert_eq!(outs[outs.len() - 1], scores);
+    // Training: bit for bit what `forward_train` computes with the same rng (batch statistics,
+    // the same dropout masks)…
+    let mut train_scores = Array2::zeros((0, 0));
+    net.forward_layers(x.view(), Mode::Train, &mut rng(4), |_, _, _, output| {
+        train_scores = output.to_owned();
+    })
+    .unwrap();
+    let mut copy = net.clone();
+    let want = copy
+        .forward_train(x.view(), &mut rng(4))
+        .unwrap()
+        .to_owned();
+    assert_eq!(train_scores, want);
+    assert_ne!(
+        train_scores, scores,
+        "training mode must differ from evaluation here"
+    );
+    // …without updating the running statistics, which `forward_train` does.
+    assert_eq!(net.to_safetensors().unwrap(), before);
+    assert_ne!(copy.to_safetensors().unwrap(), before);
+    // Bad input is a typed error, before `f` is called.
+    let mut calls = 0;
+    let wide = Array2::<f64>::zeros((5, 7));
+    let err = net.forward_layers(wide.view(), Mode::Eval, &mut rng(0), |_, _, _, _| {
+        calls += 1
+    });
+    assert!(
+        matches!(err, Err(CoreError::ShapeMismatch { .. })),
+        "{err:?}"
+    );
+    let empty = Array2::<f64>::zeros((0, 6));
+    let err = net.forward_layers(empty.view(), Mode::Eval, &mut rng(0), |_, _, _, _| {
+        calls += 1
+    });
+    assert!(matches!(err, Err(CoreError::EmptyInput { .. })), "{err:?}");
+    assert_eq!(calls, 0);
+    // One sample has no batch statistics: BatchNorm refuses it in training mode only.
+    let one = x.slice(ndarray::s![..1, ..]);
+    let err = net.forward_layers(one, Mode::Train, &mut rng(0), |_, _, _, _| {});
+    assert!(
+        matches!(err, Err(CoreError::InvalidHyperparameter { .. })),
+        "{err:?}"
+    );
+    net.forward_layers(one, Mode::Eval, &mut rng(0), |_, _, _, _| {})
+        .unwrap();
 }
 
 fn tmp_path(name: &str) -> std::path::PathBuf {
