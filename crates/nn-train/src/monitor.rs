@@ -2,12 +2,9 @@
 //! statistics per layer, and the reading of the train/validation accuracy gap, as serialisable
 //! reports with a readable `Display`.
 
-use std::collections::HashMap;
 use std::fmt;
 
-use nn_activations::Activation;
-use nn_core::{LayerKind, Network, NetworkSpec};
-use safetensors::tensor::SafeTensors;
+use nn_core::{LayerKind, Mode, Network};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -307,134 +304,46 @@ impl fmt::Display for GapReading {
     }
 }
 
-/// The network made of the first `len` layers of `net`, with the same parameters and buffers.
+/// Statistics of every activation layer's outputs for the input `x` (`N × D`), from one
+/// training-mode forward ([`Network::forward_layers`] with [`Mode::Train`]: batch statistics in
+/// BatchNorm, dropout masks from a fixed seed) that leaves `net` untouched, running statistics
+/// included.
 ///
 /// # Errors
-/// [`TrainError::Core`] if the network cannot be serialised or rebuilt;
-/// [`TrainError::EmptyInput`] for `len = 0`.
-pub fn prefix_network(net: &Network<f32>, len: usize) -> Result<Network<f32>> {
-    prefix_from_bytes(net.spec(), &net.to_safetensors()?, len)
-}
-
-fn core_format(reason: String) -> TrainError {
-    TrainError::Core(nn_core::CoreError::Format(reason))
-}
-
-fn prefix_from_bytes(spec: &NetworkSpec, bytes: &[u8], len: usize) -> Result<Network<f32>> {
-    if len == 0 {
-        return Err(TrainError::EmptyInput {
-            op: "prefix_network",
-        });
-    }
-    let len = len.min(spec.layers.len());
-    let prefix = NetworkSpec {
-        input_dim: spec.input_dim,
-        layers: spec.layers[..len].to_vec(),
-    };
-    // The spec sits somewhere in the metadata (nn-core's own format): replace every occurrence of
-    // the full spec, wherever it is nested, by the prefix's.
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| core_format(e.to_string()))?;
-    let full = serde_json::to_value(spec).map_err(|e| core_format(e.to_string()))?;
-    let cut = serde_json::to_value(&prefix).map_err(|e| core_format(e.to_string()))?;
-    let mut metadata: HashMap<String, String> = HashMap::new();
-    for (k, v) in meta.metadata().clone().unwrap_or_default() {
-        let mut v = v;
-        if let Ok(mut json) = serde_json::from_str::<serde_json::Value>(&v) {
-            if replace_json(&mut json, &full, &cut) {
-                v = serde_json::to_string(&json).map_err(|e| core_format(e.to_string()))?;
-            }
-        }
-        metadata.insert(k, v);
-    }
-    let tensors = SafeTensors::deserialize(bytes).map_err(|e| core_format(e.to_string()))?;
-    let keep: Vec<_> = tensors
-        .tensors()
-        .into_iter()
-        .filter(|(name, _)| {
-            name.strip_prefix("layers.")
-                .and_then(|rest| rest.split('.').next())
-                .and_then(|i| i.parse::<usize>().ok())
-                .is_some_and(|i| i < len)
-        })
-        .collect();
-    let out =
-        safetensors::serialize(keep, &Some(metadata)).map_err(|e| core_format(e.to_string()))?;
-    Ok(Network::from_safetensors(&out)?)
-}
-
-/// Replaces every sub-value of `json` equal to `from` by `to`; returns whether any was replaced.
-fn replace_json(
-    json: &mut serde_json::Value,
-    from: &serde_json::Value,
-    to: &serde_json::Value,
-) -> bool {
-    if json == from {
-        *json = to.clone();
-        return true;
-    }
-    let mut any = false;
-    match json {
-        serde_json::Value::Object(m) => {
-            for v in m.values_mut() {
-                any |= replace_json(v, from, to);
-            }
-        }
-        serde_json::Value::Array(a) => {
-            for v in a.iter_mut() {
-                any |= replace_json(v, from, to);
-            }
-        }
-        _ => {}
-    }
-    any
-}
-
-/// Statistics of every activation layer's outputs for the input `x` (`N × D`), from a
-/// training-mode forward (batch statistics in BatchNorm; dropout masks from a fixed seed) of copies
-/// of the network's prefixes, so `net` itself is untouched.
-///
-/// # Errors
-/// [`TrainError::Core`] for a shape mismatch or an empty batch.
+/// [`TrainError::Core`] for a shape mismatch, an empty batch or a single sample through BatchNorm.
 pub fn activation_stats(
     net: &Network<f32>,
     x: ndarray::ArrayView2<'_, f32>,
 ) -> Result<Vec<ActivationReport>> {
-    let layers = net.layers();
-    let targets: Vec<(usize, Activation)> = layers
+    if !net
+        .layers()
         .iter()
-        .enumerate()
-        .filter_map(|(i, l)| match l {
-            LayerKind::Activation(a) => Some((i, a.activation)),
-            _ => None,
-        })
-        .collect();
-    if targets.is_empty() {
+        .any(|l| matches!(l, LayerKind::Activation(_)))
+    {
         return Ok(Vec::new());
     }
-    let bytes = net.to_safetensors()?;
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0x6d6f6e);
-    let mut out = Vec::with_capacity(targets.len());
-    for (i, act) in targets {
-        let pre = if i == 0 {
-            x.to_owned()
-        } else {
-            let mut prefix = prefix_from_bytes(net.spec(), &bytes, i)?;
-            prefix.forward_train(x, &mut rng)?.to_owned()
-        };
-        let s = nn_activations::diagnostics::stats(act, pre.view()).map_err(|_| {
-            TrainError::EmptyInput {
+    let mut stats = Vec::new();
+    net.forward_layers(x, Mode::Train, &mut rng, |i, layer, pre, _| {
+        if let LayerKind::Activation(a) = layer {
+            let s = nn_activations::diagnostics::stats(a.activation, pre);
+            stats.push((i, a.activation, s));
+        }
+    })?;
+    stats
+        .into_iter()
+        .map(|(i, act, s)| {
+            let s = s.map_err(|_| TrainError::EmptyInput {
                 op: "activation_stats",
-            }
-        })?;
-        let name = act.name().to_string();
-        out.push(ActivationReport {
-            layer: i,
-            activation: name,
-            mean: s.mean,
-            std: s.std,
-            saturated: s.saturated,
-            dead: s.dead,
-        });
-    }
-    Ok(out)
+            })?;
+            Ok(ActivationReport {
+                layer: i,
+                activation: act.name().to_string(),
+                mean: s.mean,
+                std: s.std,
+                saturated: s.saturated,
+                dead: s.dead,
+            })
+        })
+        .collect()
 }
