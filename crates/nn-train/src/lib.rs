@@ -1,7 +1,17 @@
-//! Training dynamics for the `nn-*` workspace: parameter updates, learning-rate schedules, evaluation
-//! metrics, ensembles and parameter averaging, test-time augmentation and hyperparameter search spaces.
+//! Training dynamics for the `nn-*` workspace: the training loop, parameter updates, learning-rate
+//! schedules, the babysitting checks of CS231n's lectures, hyperparameter search and evaluation.
 //!
 //! The main types:
+//! - [`Trainer`] runs seeded epochs over an [`nn_preprocess::Dataset`] from a serialisable
+//!   [`TrainConfig`], with early stopping, the best network kept, divergence detection and
+//!   checkpoints that resume bit-identically ([`checkpoint`]). An [`Observer`] receives every
+//!   [`StepMetrics`] and [`EpochMetrics`]; the library never prints.
+//! - [`monitor`]: update/weight ratios, gradient norms, activation statistics and the train/validation
+//!   gap reading, with warnings an order of magnitude away from healthy values.
+//! - [`sanity`]: the four pre-training checks (initial loss ≈ ln C, regularisation raises the loss,
+//!   overfitting a tiny subset, gradient check); [`lr_find`]: the learning-rate range test.
+//! - [`search_run`]: coarse-to-fine random or grid search over serialisable trial configs, run in
+//!   parallel; [`predict`]: probabilities, ensembles, test-time augmentation and evaluation reports.
 //! - [`optim`]: [`optim::OptimizerConfig`] → [`optim::Optimizer`] (SGD, momentum, Nesterov, AdaGrad,
 //!   RMSProp, Adam, AdamW, each as PyTorch documents it) with per-parameter, serialisable states, and
 //!   [`optim::clip_grad_norm`].
