@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 #[serde(rename_all = "kebab-case")]
 #[value(rename_all = "kebab-case")]
 pub enum DataFormat {
-    /// Detect from the file names (IDX or CIFAR-10 batches) and, for IDX, the pixel statistics.
+    /// Detect from the file names (IDX or CIFAR-10 batches); IDX is Fashion-MNIST when the path
+    /// contains "fashion", else MNIST.
     #[default]
     Auto,
     /// MNIST handwritten digits (IDX files).

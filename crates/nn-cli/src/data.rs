@@ -25,8 +25,9 @@ fn exists_any(dir: &Path, names: &[&str]) -> bool {
     names.iter().any(|n| dir.join(n).is_file())
 }
 
-/// Works out the format of `dir` from its file names; for IDX files, tells MNIST from
-/// Fashion-MNIST by the directory name or, failing that, the mean pixel (MNIST ≈ 0.13, Fashion ≈ 0.29).
+/// Works out the format of `dir` from its file names. MNIST and Fashion-MNIST use the same IDX
+/// file names, so a directory whose path contains "fashion" is Fashion-MNIST and any other is
+/// MNIST (only the class names differ; `--format fashion-mnist` names it explicitly).
 ///
 /// # Errors
 /// [`CliError::Data`] if `dir` is missing or holds neither format.
