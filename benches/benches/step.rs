@@ -19,7 +19,10 @@ const H2: usize = 256;
 const C: usize = 10;
 
 fn matrix(rows: usize, cols: usize, seed: u64, scale: f32) -> Array2<f32> {
-    let v: Vec<f32> = test_vector(rows * cols, seed).into_iter().map(|x| x * scale).collect();
+    let v: Vec<f32> = test_vector(rows * cols, seed)
+        .into_iter()
+        .map(|x| x * scale)
+        .collect();
     Array2::from_shape_vec((rows, cols), v).unwrap_or_else(|_| Array2::zeros((rows, cols)))
 }
 
@@ -71,10 +74,17 @@ fn bench_step(c: &mut Criterion) {
             continue;
         };
         for (variant, batch_norm) in [("plain", false), ("bn", true)] {
-            let opts = MlpOptions { batch_norm, ..Default::default() };
-            let Ok(spec) = NetworkSpec::mlp(D, &[H1, H2], C, &opts) else { continue };
+            let opts = MlpOptions {
+                batch_norm,
+                ..Default::default()
+            };
+            let Ok(spec) = NetworkSpec::mlp(D, &[H1, H2], C, &opts) else {
+                continue;
+            };
             let mut rng = ChaCha8Rng::seed_from_u64(0);
-            let Ok(mut net) = Network::<f32>::from_spec(&spec, &mut rng) else { continue };
+            let Ok(mut net) = Network::<f32>::from_spec(&spec, &mut rng) else {
+                continue;
+            };
             let id = BenchmarkId::new(format!("mlp_784_512_256_10/{variant}/{threads}thr"), batch);
             group.bench_with_input(id, &batch, |b, _| {
                 pool.install(|| {
@@ -92,10 +102,17 @@ fn bench_step(c: &mut Criterion) {
             });
         }
         let base = Baseline {
-            w: [matrix(D, H1, 2, 0.05), matrix(H1, H2, 3, 0.06), matrix(H2, C, 4, 0.09)],
+            w: [
+                matrix(D, H1, 2, 0.05),
+                matrix(H1, H2, 3, 0.06),
+                matrix(H2, C, 4, 0.09),
+            ],
             b: [Array1::zeros(H1), Array1::zeros(H2), Array1::zeros(C)],
         };
-        let id = BenchmarkId::new(format!("mlp_784_512_256_10/ndarray_baseline/{threads}thr"), batch);
+        let id = BenchmarkId::new(
+            format!("mlp_784_512_256_10/ndarray_baseline/{threads}thr"),
+            batch,
+        );
         group.bench_with_input(id, &batch, |b, _| {
             pool.install(|| b.iter(|| black_box(base.step(black_box(&x), &labels))))
         });
