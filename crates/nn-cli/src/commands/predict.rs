@@ -24,6 +24,19 @@ pub fn run(args: &PredictArgs, ui: &Ui) -> Result<()> {
             }
         })?;
         let x = images.to_f32()?;
+        if x.ncols() != m.net.input_dim() {
+            return Err(CliError::Data {
+                path: file.clone(),
+                message: format!(
+                    "it holds {}x{} images ({} pixels each), but the model takes {} features per image",
+                    images.rows,
+                    images.cols,
+                    x.ncols(),
+                    m.net.input_dim()
+                ),
+                hint: Some("pass images of the size the model was trained on".into()),
+            });
+        }
         let names = m.data_config().path.map_or_else(
             || {
                 nn_preprocess::IdxSet::Mnist
