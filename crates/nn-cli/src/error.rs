@@ -91,12 +91,12 @@ impl CliError {
     pub fn hint(&self) -> Option<String> {
         match self {
             CliError::Usage { hint, .. } | CliError::Data { hint, .. } => hint.clone(),
-            CliError::Config { .. } => Some(
-                "run `nn train --print-config` to see every key with its current value".into(),
-            ),
+            CliError::Config { .. } => {
+                Some("run `nn train --print-config` to see every key with its current value".into())
+            }
             CliError::Model { .. } => Some(
-                "use a checkpoint written by `nn train` for the same model (`RUN_DIR/best.safetensors`), \
-                 or drop --init-from"
+                "use a checkpoint written by `nn train` for the same model and data \
+                 (`RUN_DIR/best.safetensors`)"
                     .into(),
             ),
             CliError::Io { .. } => {
