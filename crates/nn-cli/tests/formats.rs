@@ -380,3 +380,27 @@ fn init_from_starts_from_the_saved_weights() {
         &["a/final.safetensors", "linear(16)", "linear(24)"],
     );
 }
+
+#[test]
+fn divergence_stops_the_run_with_a_diagnosis_and_keeps_finite_weights() {
+    let dir = temp_dir("diverge");
+    let mut args = vec!["train", "--out", "run", "--lr", "1e4"];
+    args.extend_from_slice(TINY);
+    let o = run(&dir, &args);
+    let (out, err) = text(&o);
+    let all = format!("{out}{err}");
+    assert!(all.contains("Diverged"), "{all}");
+    assert!(
+        all.contains("learning rate"),
+        "no diagnosis printed:\n{all}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run/summary.json")).unwrap()).unwrap();
+    let diagnosis = summary["diagnosis"].as_str().unwrap_or_default();
+    assert!(diagnosis.contains("learning rate"), "{summary}");
+    // The saved weights are the last good ones, not NaN.
+    let net = nn_core::Network::<f32>::load(dir.join("run/final.safetensors")).unwrap();
+    let mut finite = true;
+    net.visit_tensors(|t| finite &= t.value.iter().all(|v| v.is_finite()));
+    assert!(finite);
+}

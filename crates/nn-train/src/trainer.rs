@@ -291,6 +291,13 @@ impl Trainer {
         self.best.as_ref().map(|b| b.epoch)
     }
 
+    /// Why the run stopped early, in words, when it diverged (for example "learning rate too
+    /// high?"); `None` while the run is healthy. The same text as [`TrainReport::diagnosis`], for
+    /// callers that drive [`Trainer::run_epoch`] themselves.
+    pub fn diagnosis(&self) -> Option<&str> {
+        self.diagnosis.as_deref()
+    }
+
     /// A copy of the network with its trainable parameters replaced by their exponential moving
     /// average (BatchNorm's running statistics are the current ones), if `ema_decay` is set and a
     /// step was taken.

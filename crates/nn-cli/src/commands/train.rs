@@ -413,7 +413,7 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
         final_train_loss: last.map(|e| e.train_loss),
         test_accuracy: test_eval.accuracy,
         test_loss: test_eval.loss,
-        diagnosis: None,
+        diagnosis: trainer.diagnosis().map(str::to_owned),
         seconds: t0.elapsed().as_secs_f64(),
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| CliError::Library(e.to_string()))?;
@@ -670,6 +670,9 @@ pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
         pct(summary.best_val_accuracy),
         summary.best_epoch.map_or("-".into(), |e| e.to_string())
     ));
+    if let Some(diagnosis) = &summary.diagnosis {
+        ui.warn(diagnosis);
+    }
     ui.info(&format!(
         "test accuracy: {:.2}%  (report: {})",
         100.0 * summary.test_accuracy,
