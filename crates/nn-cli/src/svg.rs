@@ -227,7 +227,13 @@ pub fn histograms(title: &str, hists: &[Hist]) -> String {
     let cols = hists.len().clamp(1, 5);
     let rows = hists.len().div_ceil(cols).max(1);
     let (cw, ch) = (180.0, 130.0);
-    let (w, h) = (cw * cols as f64 + 20.0, ch * rows as f64 + 40.0);
+    // Wide enough for the title too (about 8.5 px per character at 15 px sans-serif), so a
+    // figure with one or two panels does not clip it.
+    let title_w = 8.5 * title.chars().count() as f64 + 40.0;
+    let (w, h) = (
+        (cw * cols as f64 + 20.0).max(title_w),
+        ch * rows as f64 + 40.0,
+    );
     let mut out = String::new();
     let _ = write!(
         out,
@@ -308,6 +314,25 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("a&lt;b"));
         assert!(svg.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn histogram_figure_is_wide_enough_for_its_title() {
+        let title = "activations per layer (kept model, validation examples)";
+        let hist = Hist {
+            label: "layer 1".into(),
+            low: 0.0,
+            high: 1.0,
+            counts: vec![1, 2, 3],
+        };
+        let svg = histograms(title, &[hist]);
+        let width: f64 = svg
+            .split("width=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0.0);
+        assert!(width >= 8.5 * title.len() as f64, "width {width}");
     }
 
     #[test]
