@@ -404,3 +404,50 @@ fn divergence_stops_the_run_with_a_diagnosis_and_keeps_finite_weights() {
     net.visit_tensors(|t| finite &= t.value.iter().all(|v| v.is_finite()));
     assert!(finite);
 }
+
+#[test]
+fn predict_names_classes_of_the_data_set_the_model_was_trained_on() {
+    let dir = temp_dir("predict-names");
+    // The shipped MNIST files under a folder named like Fashion-MNIST: auto-detection reads the
+    // path, so this model is a "Fashion-MNIST" model whose classes have clothing names.
+    let fashion = dir.join("fashion-small");
+    std::fs::create_dir_all(&fashion).unwrap();
+    let shipped = nn_cli::data::shipped_dir();
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("idx") {
+            std::fs::copy(&path, fashion.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut args = vec![
+        "train",
+        "--out",
+        "run",
+        "--data",
+        "fashion-small",
+        "--hidden",
+        "16",
+    ];
+    args.extend_from_slice(TINY);
+    ok(&dir, &args);
+    let all = nn_preprocess::readers::idx::read_idx_images_file(
+        &fashion.join("t10k-images-idx3-ubyte.gz"),
+    )
+    .unwrap();
+    let px = all.rows * all.cols;
+    write_idx(
+        &dir.join("two.idx"),
+        2,
+        all.rows,
+        all.cols,
+        all.pixels[..2 * px].to_vec(),
+    );
+    let out = ok(
+        &dir,
+        &["predict", "run", "--idx-file", "two.idx", "--top", "10"],
+    );
+    assert!(
+        out.contains("T-shirt/top") && out.contains("Ankle boot"),
+        "{out}"
+    );
+}

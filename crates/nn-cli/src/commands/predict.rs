@@ -37,16 +37,7 @@ pub fn run(args: &PredictArgs, ui: &Ui) -> Result<()> {
                 hint: Some("pass images of the size the model was trained on".into()),
             });
         }
-        let names = m.data_config().path.map_or_else(
-            || {
-                nn_preprocess::IdxSet::Mnist
-                    .class_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-            },
-            |_| Vec::new(),
-        );
+        let names = class_names(&m.data_config());
         let n = x.nrows();
         (x, vec![None; n], names)
     } else {
@@ -102,4 +93,24 @@ pub fn run(args: &PredictArgs, ui: &Ui) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The class names of the data set a model was trained on, from its saved data config: the
+/// format named there, or the one detected from the data directory when it still exists. Empty
+/// (classes print as numbers) when neither tells.
+fn class_names(config: &crate::config::DataConfig) -> Vec<String> {
+    use crate::config::DataFormat;
+    let format = match config.format {
+        DataFormat::Auto => {
+            crate::data::detect_format(&crate::data::data_dir(config)).unwrap_or(DataFormat::Auto)
+        }
+        known => known,
+    };
+    let names: &[&str] = match format {
+        DataFormat::Mnist => nn_preprocess::IdxSet::Mnist.class_names(),
+        DataFormat::FashionMnist => nn_preprocess::IdxSet::FashionMnist.class_names(),
+        DataFormat::Cifar10 => &nn_preprocess::CIFAR10_CLASSES,
+        DataFormat::Auto => &[],
+    };
+    names.iter().map(|s| s.to_string()).collect()
 }
