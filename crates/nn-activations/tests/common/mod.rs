@@ -29,6 +29,15 @@ pub fn rel_error(a: f64, b: f64) -> f64 {
     }
 }
 
+/// Whether an analytic derivative `a` matches a central difference `n` taken with step 1e-5:
+/// CS231n's relative error below 1e-7, or an absolute difference below 1e-10 where the
+/// derivative is near zero (GELU's minimum near x = -0.75, say) and the relative error only
+/// measures the finite difference's own noise: truncation `h²·|f'''|/6 ≈ 2e-11` plus rounding
+/// `ε·|f|/h ≈ 7e-11` for these functions on [-3, 3].
+pub fn grad_close(a: f64, n: f64) -> bool {
+    rel_error(a, n) < 1e-7 || (a - n).abs() < 1e-10
+}
+
 /// The central difference `(f(x + h) - f(x - h)) / 2h`.
 pub fn numeric_derivative(f: impl Fn(f64) -> f64, x: f64, h: f64) -> f64 {
     (f(x + h) - f(x - h)) / (2.0 * h)
