@@ -1,7 +1,10 @@
 //! End-to-end tests: run the `nn` binary on the shipped data with tiny budgets.
 
+mod common;
+
+use common::{nn, ok, run, temp_dir, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// Tiny-budget flags shared by the training tests.
 const TINY: &[&str] = &[
@@ -22,41 +25,6 @@ const TINY: &[&str] = &[
     "--schedule",
     "constant",
 ];
-
-fn nn() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nn"))
-}
-
-/// A fresh, empty directory under the system temp dir.
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nn-cli-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    nn().current_dir(dir).args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-/// Runs and checks the exit code, returning stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let o = run(dir, args);
-    let (out, err) = text(&o);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "nn {args:?}\nstdout:\n{out}\nstderr:\n{err}"
-    );
-    out
-}
 
 /// Runs, expecting failure with `code` and a message containing every part of `needles`.
 fn fails(dir: &Path, args: &[&str], code: i32, needles: &[&str]) {
