@@ -10,6 +10,7 @@ disturbs less.
 
     python3 benches/peers/gemm.py --threads 1
     python3 benches/peers/gemm.py --threads 2
+    python3 benches/peers/gemm.py --threads 1 --json   # JSON lines for `cargo xtask bench --peers`
 
 The thread count is fixed through the environment before NumPy is imported. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are removed for this process (some machines set them for old OpenBLAS builds;
@@ -30,6 +31,8 @@ def parse_args():
     p.add_argument("--seconds", type=float, default=0.4, help="time budget per product (default 0.4)")
     p.add_argument("--keep-coretype", action="store_true", help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE")
     p.add_argument("--filter", default="", help="only products whose id contains this text")
+    p.add_argument("--json", action="store_true",
+                   help="JSON lines for `cargo xtask bench --peers` (see peerlib.py) instead of the table")
     return p.parse_args()
 
 
@@ -98,7 +101,37 @@ def measure(fn, seconds):
     return statistics.median(walls), statistics.median(cpus)
 
 
+def main_json():
+    """One JSON line per product and peer: group `gemm`, name `matmul`, throughput in flops/s."""
+    import json
+
+    import peerlib
+
+    peerlib.emit_info(np, torch, ARGS.threads)
+    for product, m, k, n in shapes():
+        size = f"{product}_{m}x{k}x{n}"
+        if ARGS.filter not in f"gemm/matmul/{size}/t{ARGS.threads}":
+            continue
+        a, b = operands(product, m, k, n)
+        c = np.empty((m, n), dtype=np.float32)
+        runs = [("numpy", lambda: np.matmul(a, b, out=c))]
+        if torch:
+            ta = torch.from_numpy(np.ascontiguousarray(a.T)).T if product == "xtdy" else torch.from_numpy(a)
+            tb = torch.from_numpy(np.ascontiguousarray(b.T)).T if product == "dywt" else torch.from_numpy(b)
+            tc = torch.empty((m, n), dtype=torch.float32)
+            runs.append(("torch", lambda: torch.matmul(ta, tb, out=tc)))
+        for peer, fn in runs:
+            wall, _ = measure(fn, ARGS.seconds)
+            print(json.dumps({"group": "gemm", "peer": peer, "name": "matmul", "size": size,
+                              "threads": ARGS.threads, "median_seconds": wall,
+                              "throughput": 2.0 * m * k * n / wall, "unit": "flops"}))
+            sys.stdout.flush()
+
+
 def main():
+    if ARGS.json:
+        main_json()
+        return
     try:
         from threadpoolctl import threadpool_info
 
