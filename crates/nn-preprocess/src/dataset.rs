@@ -40,7 +40,8 @@ impl Dataset {
     ///
     /// # Errors
     /// [`PreprocessError::EmptyInput`] for `N = 0`; [`PreprocessError::InvalidDataset`] if the label count is not `N`,
-    /// a label is `≥ C`, there are no or more than 256 classes, or the image shape's `C·H·W` is not `D`.
+    /// a label is `≥ C`, there are no or more than 256 classes, a feature is NaN or infinite (the message names the
+    /// first such sample and feature), or the image shape's `C·H·W` is not `D`.
     pub fn new(
         features: Array2<f32>,
         labels: Vec<u8>,
@@ -69,6 +70,12 @@ impl Dataset {
             return bad(format!(
                 "label {l} of sample {i} is out of range (there are {} classes)",
                 class_names.len()
+            ));
+        }
+        if let Some(((i, j), v)) = features.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return bad(format!(
+                "feature {j} of sample {i} is {v}; features must be finite (check the data source \
+                 and any preprocessing that divides by a zero spread)"
             ));
         }
         if let Some(s) = shape {
@@ -267,6 +274,10 @@ impl Dataset {
 
     /// Mini-batches in an order shuffled by `rng` (one permutation of `N` indices per call, i.e. per epoch). Rows are
     /// gathered into one reused `batch_size × D` buffer, so an epoch never copies the whole data set at once.
+    ///
+    /// A `batch_size` larger than `N` is not an error: the epoch is one batch of all `N` samples (the last batch is
+    /// always the remainder, as with PyTorch's `DataLoader(drop_last=False)`), so it trains exactly like
+    /// `batch_size = N`.
     ///
     /// # Errors
     /// [`PreprocessError::InvalidHyperparameter`] for `batch_size = 0`.

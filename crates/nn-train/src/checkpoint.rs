@@ -3,10 +3,25 @@
 //! `<path>.best.safetensors` when there is one, and everything else (configuration, optimiser and
 //! schedule state, EMA, counters, history, early-stopping state) as JSON at `<path>.state.json`.
 //!
-//! Each file is written atomically (temporary sibling, fsync, rename), the state last; the state
-//! records a hash of each network file, so a crash between two renames is detected on resume
-//! instead of mixing two epochs. Floats go through JSON with exact round trips, so a resumed run
-//! continues bit-identically.
+//! # Crash safety
+//! Every file is written atomically (temporary sibling, fsync, rename, fsync of the directory), and
+//! a save is a small journal whose commit point is the state file:
+//!
+//! 1. the new network goes to `<path>.next` and the new best network to
+//!    `<path>.best.safetensors.next`;
+//! 2. the state file is replaced (it records an FNV-1a hash of each network file): **commit**;
+//! 3. the `.next` files are renamed over `<path>` and `<path>.best.safetensors`.
+//!
+//! A process killed before step 2 leaves the previous checkpoint whole (a `.next` file whose hash
+//! the state does not name is ignored and removed by the next [`Trainer::resume`]). A process
+//! killed after step 2 leaves a state whose hashes name the `.next` files: [`Trainer::resume`]
+//! finishes step 3 (rolls forward) and loads the new checkpoint. So a resume always sees the
+//! files of exactly one save, and continues bit-identically: floats go through JSON with exact
+//! round trips. Files that do not match the state by any of these routes (for example copied
+//! from two different runs) give [`TrainError::Checkpoint`] naming both hashes and what to do.
+//!
+//! Until step 3 has run, `<path>` itself still holds the previous save's network, which
+//! [`nn_core::Network::load`] reads as usual.
 
 use std::path::{Path, PathBuf};
 
@@ -94,6 +109,106 @@ fn bad(path: &Path, reason: impl Into<String>) -> TrainError {
     }
 }
 
+/// Where a save puts the new version of `file` until the state file commits it: `<file>.next`.
+pub fn next_path(file: &Path) -> PathBuf {
+    sibling(file, ".next")
+}
+
+/// The directory of `path` (`.` for a bare file name).
+fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Renames `from` over `to` and makes the rename durable.
+fn promote(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to).map_err(io(to))?;
+    if let Ok(d) = std::fs::File::open(dir_of(to)) {
+        // A failed directory fsync loses no data (the rename happened), so it is not an error.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The bytes of the version of `file` whose hash is `hash`: `file` itself, or its pending
+/// `.next` version from a save that committed but was killed before moving it into place (then
+/// moved now). A `.next` file the state does not name is left from a save killed before its
+/// commit and is removed.
+fn settle(file: &Path, hash: &str) -> Result<Vec<u8>> {
+    let next = next_path(file);
+    let current = match std::fs::read(file) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(file)(e)),
+    };
+    if let Some(b) = current.as_ref().filter(|b| fnv1a(b) == hash) {
+        let _ = std::fs::remove_file(&next);
+        return Ok(b.clone());
+    }
+    let pending = match std::fs::read(&next) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(&next)(e)),
+    };
+    match (pending, current) {
+        (Some(b), _) if fnv1a(&b) == hash => {
+            promote(&next, file)?;
+            Ok(b)
+        }
+        (_, None) => Err(io(file)(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the checkpoint's network file is missing",
+        ))),
+        (_, Some(b)) => Err(bad(
+            file,
+            format!(
+                "the network file (hash {}) is not the one the state file {} names (hash {hash}), \
+                 so the files come from different saves (copied or edited by hand?); \
+                 to recover, put back the files of one save together, or start a new run from \
+                 this network with `--init-from`",
+                fnv1a(&b),
+                state_path(file).display()
+            ),
+        )),
+    }
+}
+
+/// Removes the temporary files an atomic write of one of the checkpoint's files leaves when the
+/// process is killed mid-write (`.<name>.tmp<pid>` beside the file). Best effort: they are never
+/// read, only space is at stake.
+fn remove_stale_temporaries(path: &Path) {
+    let dir = dir_of(path);
+    let best = best_path(path);
+    let names: Vec<String> = [
+        path.to_path_buf(),
+        next_path(path),
+        state_path(path),
+        best.clone(),
+        next_path(&best),
+    ]
+    .iter()
+    .filter_map(|p| {
+        p.file_name()
+            .map(|n| format!(".{}.tmp", n.to_string_lossy()))
+    })
+    .collect();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_temp = names.iter().any(|prefix| {
+            name.strip_prefix(prefix.as_str())
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if is_temp {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 impl Trainer {
     /// Writes a checkpoint at `path` (see the [module docs](crate::checkpoint) for the files).
     ///
@@ -116,21 +231,34 @@ impl Trainer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn save_checkpoint(&self, path: &Path) -> Result<()> {
-        let best = match &self.best {
-            Some(b) => {
-                let bytes = b.net.to_safetensors()?;
-                let bp = best_path(path);
-                nn_preprocess::write_atomic(&bp, &bytes)?;
-                Some(BestState {
-                    epoch: b.epoch,
-                    val_accuracy: b.val_accuracy,
-                    hash: fnv1a(&bytes),
-                })
+        self.save_stages(path, usize::MAX)
+    }
+
+    /// [`Trainer::save_checkpoint`], stopping after `stages` file operations (tests simulate a
+    /// crash between any two of them; `usize::MAX` runs all).
+    pub(crate) fn save_stages(&self, path: &Path, stages: usize) -> Result<()> {
+        let mut done = 0usize;
+        let mut stage = |op: &mut dyn FnMut() -> Result<()>| -> Result<bool> {
+            if done >= stages {
+                return Ok(false);
             }
+            op()?;
+            done += 1;
+            Ok(true)
+        };
+        let best_bytes = match &self.best {
+            Some(b) => Some(b.net.to_safetensors()?),
             None => None,
         };
         let bytes = self.net.to_safetensors()?;
-        nn_preprocess::write_atomic(path, &bytes)?;
+        let best = match (&self.best, &best_bytes) {
+            (Some(b), Some(bb)) => Some(BestState {
+                epoch: b.epoch,
+                val_accuracy: b.val_accuracy,
+                hash: fnv1a(bb),
+            }),
+            _ => None,
+        };
         let state = TrainerState {
             format: FORMAT.to_string(),
             config: self.config.clone(),
@@ -149,7 +277,28 @@ impl Trainer {
             diagnosis: self.diagnosis.clone(),
         };
         let json = serde_json::to_vec(&state).map_err(|e| bad(path, e.to_string()))?;
-        nn_preprocess::write_atomic(&state_path(path), &json)?;
+        let (net_next, best_file) = (next_path(path), best_path(path));
+        let best_next = next_path(&best_file);
+        // 1. The new files beside the old ones.
+        if !stage(&mut || Ok(nn_preprocess::write_atomic(&net_next, &bytes)?))? {
+            return Ok(());
+        }
+        if let Some(bb) = &best_bytes {
+            if !stage(&mut || Ok(nn_preprocess::write_atomic(&best_next, bb)?))? {
+                return Ok(());
+            }
+        }
+        // 2. Commit.
+        if !stage(&mut || Ok(nn_preprocess::write_atomic(&state_path(path), &json)?))? {
+            return Ok(());
+        }
+        // 3. Move the new files into place.
+        if !stage(&mut || promote(&net_next, path))? {
+            return Ok(());
+        }
+        if best_bytes.is_some() {
+            stage(&mut || promote(&best_next, &best_file))?;
+        }
         Ok(())
     }
 
@@ -172,13 +321,8 @@ impl Trainer {
                 format!("format {:?}, expected {FORMAT:?}", state.format),
             ));
         }
-        let bytes = std::fs::read(path).map_err(io(path))?;
-        if fnv1a(&bytes) != state.network_hash {
-            return Err(bad(
-                path,
-                "the network file does not match the state file (written by another save?)",
-            ));
-        }
+        remove_stale_temporaries(path);
+        let bytes = settle(path, &state.network_hash)?;
         let net = Network::<f32>::from_safetensors(&bytes)?;
         if net.spec() != &state.config.model {
             return Err(bad(
@@ -188,11 +332,7 @@ impl Trainer {
         }
         let best = match state.best {
             Some(b) => {
-                let bp = best_path(path);
-                let bytes = std::fs::read(&bp).map_err(io(&bp))?;
-                if fnv1a(&bytes) != b.hash {
-                    return Err(bad(&bp, "the best network does not match the state file"));
-                }
+                let bytes = settle(&best_path(path), &b.hash)?;
                 Some(Best {
                     epoch: b.epoch,
                     val_accuracy: b.val_accuracy,
@@ -221,5 +361,116 @@ impl Trainer {
         trainer.finished = state.finished;
         trainer.diagnosis = state.diagnosis;
         Ok(trainer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+    use nn_core::{MlpOptions, NetworkSpec};
+    use nn_preprocess::Dataset;
+
+    /// Three noisy blobs in 6 dimensions (a deterministic pattern, no generator needed).
+    fn blobs(n: usize) -> Dataset {
+        let x = Array2::from_shape_fn((n, 6), |(i, j)| {
+            let centre = if j == i % 3 { 2.0 } else { 0.0 };
+            centre + ((i * 7 + j * 13) % 11) as f32 / 11.0 - 0.5
+        });
+        let y = (0..n).map(|i| (i % 3) as u8).collect();
+        Dataset::new(x, y, vec!["a".into(), "b".into(), "c".into()], None).unwrap()
+    }
+
+    fn config() -> TrainConfig {
+        let options = MlpOptions {
+            batch_norm: true,
+            ..MlpOptions::default()
+        };
+        TrainConfig {
+            model: NetworkSpec::mlp(6, &[8], 3, &options).unwrap(),
+            epochs: 3,
+            batch_size: 16,
+            ..TrainConfig::default()
+        }
+    }
+
+    fn files(path: &Path) -> Vec<PathBuf> {
+        let best = best_path(path);
+        vec![
+            path.to_path_buf(),
+            state_path(path),
+            best.clone(),
+            next_path(path),
+            next_path(&best),
+        ]
+    }
+
+    /// A save killed after any number of its file operations leaves a checkpoint that resumes as
+    /// either the previous save or the new one, and the run then ends with exactly the weights
+    /// of an uninterrupted run. Before the commit (stage 3 of 5 with a best network) it is the
+    /// previous save; from the commit on it is the new one, the pending files moved into place.
+    #[test]
+    fn a_save_killed_between_any_two_files_resumes_as_one_whole_save() {
+        let (train, val) = (blobs(90), blobs(30));
+        let mut straight = Trainer::new(config()).unwrap();
+        straight.fit(&train, Some(&val), &mut ()).unwrap();
+        let want = straight.network().to_safetensors().unwrap();
+        let dir = std::env::temp_dir().join(format!("nn-train-ckpt-crash-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ckpt.safetensors");
+        for stages in 0..=5 {
+            for f in files(&path) {
+                let _ = std::fs::remove_file(f);
+            }
+            let mut t = Trainer::new(config()).unwrap();
+            t.run_epoch(&train, Some(&val), &mut ()).unwrap();
+            t.save_checkpoint(&path).unwrap();
+            let epoch_one = t.network().to_safetensors().unwrap();
+            t.run_epoch(&train, Some(&val), &mut ()).unwrap();
+            t.save_stages(&path, stages).unwrap();
+            let mut back = Trainer::resume(&path).unwrap();
+            let expected_epoch = if stages >= 3 { 2 } else { 1 };
+            assert_eq!(back.epoch(), expected_epoch, "killed after {stages} stages");
+            if expected_epoch == 1 {
+                assert_eq!(back.network().to_safetensors().unwrap(), epoch_one);
+            }
+            // Resume left no pending or temporary file behind.
+            assert!(!next_path(&path).exists() && !next_path(&best_path(&path)).exists());
+            back.fit(&train, Some(&val), &mut ()).unwrap();
+            assert_eq!(
+                back.network().to_safetensors().unwrap(),
+                want,
+                "killed after {stages} stages"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Files from two different saves (not a crash: a hand copy) give a typed error that names
+    /// both hashes and a way out.
+    #[test]
+    fn files_of_two_saves_give_an_error_naming_the_mismatch_and_a_recovery() {
+        let train = blobs(60);
+        let dir = std::env::temp_dir().join(format!("nn-train-ckpt-mix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.safetensors"), dir.join("b.safetensors"));
+        let mut t = Trainer::new(config()).unwrap();
+        t.save_checkpoint(&a).unwrap();
+        t.run_epoch(&train, None, &mut ()).unwrap();
+        t.save_checkpoint(&b).unwrap();
+        std::fs::copy(&b, &a).unwrap();
+        match Trainer::resume(&a) {
+            Err(TrainError::Checkpoint { reason, .. }) => {
+                assert!(reason.contains("different saves"), "{reason}");
+                assert!(reason.contains("--init-from"), "{reason}");
+            }
+            other => panic!("expected a checkpoint error, got {other:?}"),
+        }
+        // A stray temporary file of a killed write is removed by the next resume.
+        let stray = dir.join(".b.safetensors.state.json.tmp12345");
+        std::fs::write(&stray, b"half").unwrap();
+        Trainer::resume(&b).unwrap();
+        assert!(!stray.exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
