@@ -31,6 +31,7 @@ def parse_args():
     p.add_argument("--seconds", type=float, default=0.4, help="time budget per product (default 0.4)")
     p.add_argument("--keep-coretype", action="store_true", help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE")
     p.add_argument("--filter", default="", help="only products whose id contains this text")
+    p.add_argument("--ids", default="", help="with --json: comma-separated ids to run (all when empty)")
     p.add_argument("--json", action="store_true",
                    help="JSON lines for `cargo xtask bench --peers` (see peerlib.py) instead of the table")
     return p.parse_args()
@@ -110,7 +111,8 @@ def main_json():
     peerlib.emit_info(np, torch, ARGS.threads)
     for product, m, k, n in shapes():
         size = f"{product}_{m}x{k}x{n}"
-        if ARGS.filter not in f"gemm/matmul/{size}/t{ARGS.threads}":
+        ident = f"gemm/matmul/{size}/t{ARGS.threads}"
+        if ARGS.filter not in ident or (ARGS.ids and ident not in ARGS.ids.split(",")):
             continue
         a, b = operands(product, m, k, n)
         c = np.empty((m, n), dtype=np.float32)

@@ -24,6 +24,7 @@ def setup(description, extra=None):
     p.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (default 1)")
     p.add_argument("--seconds", type=float, default=1.0, help="time budget per measurement (default 1)")
     p.add_argument("--filter", default="", help="only ids (group/name/size/tN) containing this text")
+    p.add_argument("--ids", default="", help="comma-separated ids to run (all when empty)")
     p.add_argument("--json", action="store_true", help="JSON lines (the default here; kept for symmetry)")
     p.add_argument("--no-torch", action="store_true", help="NumPy only")
     if extra:
@@ -92,7 +93,9 @@ def measure(fn, seconds, min_reps=5, warmup=2):
 
 
 def wanted(args, group, name, size):
-    return args.filter in f"{group}/{name}/{size}/t{args.threads}"
+    """Whether `group/name/size/t<threads>` passes `--filter` and `--ids`."""
+    ident = f"{group}/{name}/{size}/t{args.threads}"
+    return args.filter in ident and (not args.ids or ident in args.ids.split(","))
 
 
 def emit(args, group, peer, name, size, seconds, amount, unit):

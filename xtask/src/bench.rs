@@ -1,4 +1,4 @@
-//! `cargo xtask bench [FILTER] [--save NAME | --against NAME]`: run the criterion benches and
+//! `cargo xtask bench [FILTER] [--peers] [--save NAME | --against NAME]`: run the criterion benches and
 //! summarise what this run measured in one table.
 //!
 //! The table has one row per benchmark: its median time and its throughput, shown as GFLOP/s for
@@ -6,6 +6,9 @@
 //! GB/s for `Throughput::Bytes`, and elements/s otherwise. When a group also holds a benchmark
 //! named `copy` (or `sum`) at the same size, each row shows its ratio to that baseline, measured in the
 //! same run, since absolute times on a shared machine mean little.
+//!
+//! With `--peers`, NumPy and PyTorch run the same work after our benches, in the same run, and the
+//! table becomes the side-by-side one of [`crate::peers`].
 
 use crate::{cargo, project_root, run_step};
 use serde_json::Value;
@@ -14,18 +17,19 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// One measured benchmark.
-struct Row {
-    group: String,
-    function: String,
-    value: String,
-    median_ns: f64,
+pub(crate) struct Row {
+    pub(crate) group: String,
+    pub(crate) function: String,
+    pub(crate) value: String,
+    pub(crate) median_ns: f64,
     /// `("elements" | "bytes", amount per iteration)`.
-    throughput: Option<(String, f64)>,
+    pub(crate) throughput: Option<(String, f64)>,
 }
 
 /// Runs the benches, then prints and writes the summary.
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut filter = None;
+    let mut peers = false;
     let mut extra: Vec<String> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -38,6 +42,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "--baseline".into(),
                 it.next().ok_or("--against needs a NAME")?.clone(),
             ]),
+            "--peers" => peers = true,
             f if !f.starts_with('-') && filter.is_none() => filter = Some(f.to_string()),
             other => return Err(format!("bench: unknown argument `{other}`")),
         }
@@ -58,7 +63,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err("bench: no benchmark results were written by this run".into());
     }
     rows.sort_by(|a, b| (&a.group, &a.value, &a.function).cmp(&(&b.group, &b.value, &b.function)));
-    let table = render(&rows);
+    let table = if peers {
+        crate::peers::table(&rows)
+    } else {
+        render(&rows)
+    };
     print!("{table}");
     let out = target_dir().join("bench-summary.md");
     write_atomic(&out, &table).map_err(|e| format!("bench: writing {}: {e}", out.display()))?;
@@ -139,7 +148,7 @@ fn format_rate(row: &Row) -> String {
     }
 }
 
-fn format_time(ns: f64) -> String {
+pub(crate) fn format_time(ns: f64) -> String {
     if ns >= 1e9 {
         format!("{:.3} s", ns / 1e9)
     } else if ns >= 1e6 {

@@ -2,12 +2,14 @@
 //!
 //! Tasks:
 //! - `ci`: formatting, clippy with warnings denied, the whole test suite and the layering check.
-//! - `bench [FILTER] [--save NAME | --against NAME]`: the criterion benches in release and one summary table.
+//! - `bench [FILTER] [--peers] [--save NAME | --against NAME]`: the criterion benches in release and one
+//!   summary table; `--peers` adds NumPy and PyTorch doing the same work in the same run.
 //! - `layers`: only the layering check.
 
 mod bench;
 mod ci;
 mod layers;
+mod peers;
 #[cfg(test)]
 mod tidy;
 
@@ -20,9 +22,10 @@ usage: cargo xtask <task>
 tasks:
   ci                         fmt --check, clippy -D warnings, test --workspace (doc tests included),
                              bench smoke run, layering check; stops at the first failure
-  bench [FILTER] [--save NAME | --against NAME]
+  bench [FILTER] [--peers] [--save NAME | --against NAME]
                              run the criterion benches in release and print one summary table
-                             (also written to target/bench-summary.md)
+                             (also written to target/bench-summary.md); --peers also times NumPy and
+                             PyTorch (benches/peers/*.py) on the same work and threads, side by side
   layers                     check that workspace crates depend only downward
 ";
 
