@@ -52,18 +52,20 @@ impl IdxImages {
     /// [`PreprocessError::InvalidDataset`] if `pixels` does not hold `count·rows·cols` values (possible only for a
     /// value built by hand; the reader never returns one).
     pub fn to_f32(&self) -> Result<Array2<f32>> {
-        let shape = (self.count, self.rows * self.cols);
-        Array2::from_shape_vec(shape, pixels_to_f32(&self.pixels)).map_err(|_| {
-            PreprocessError::InvalidDataset {
-                reason: format!(
-                    "{} pixels for {} images of {}x{}",
-                    self.pixels.len(),
-                    self.count,
-                    self.rows,
-                    self.cols
-                ),
-            }
-        })
+        let bad = || PreprocessError::InvalidDataset {
+            reason: format!(
+                "{} pixels for {} images of {}x{}",
+                self.pixels.len(),
+                self.count,
+                self.rows,
+                self.cols
+            ),
+        };
+        let width = self.rows.checked_mul(self.cols).ok_or_else(bad)?;
+        if self.count.checked_mul(width) != Some(self.pixels.len()) {
+            return Err(bad());
+        }
+        Array2::from_shape_vec((self.count, width), pixels_to_f32(&self.pixels)).map_err(|_| bad())
     }
 
     /// The shape of one image (1 channel; NCHW and NHWC coincide for one channel, NCHW is stated).
@@ -127,8 +129,9 @@ fn check_magic(name: &str, expected: u32, got: u32) -> Result<()> {
 /// Reads an IDX image file from `reader`; `name` is used in errors.
 ///
 /// # Errors
-/// [`PreprocessError::Malformed`] for a bad magic number, zero count or size, truncated or trailing data;
-/// [`PreprocessError::Io`] for read errors.
+/// [`PreprocessError::Malformed`] for a bad magic number, zero count or size, sizes whose product
+/// overflows, truncated or trailing data; [`PreprocessError::Io`] for read errors.
+/// Memory grows with the bytes that really arrive, never with the count the header claims.
 ///
 /// # Example
 /// ```
@@ -153,7 +156,19 @@ pub fn read_idx_images<R: Read>(mut reader: R, name: &str) -> Result<IdxImages> 
             },
         ));
     }
-    let len = u64::from(n) * u64::from(rows) * u64::from(cols);
+    // Three u32 sizes can multiply to 2^96: checked, so a wrapped product never passes for a real one.
+    let Some(len) = u64::from(n)
+        .checked_mul(u64::from(rows))
+        .and_then(|v| v.checked_mul(u64::from(cols)))
+        .filter(|&v| usize::try_from(v).is_ok())
+    else {
+        return Err(malformed(
+            name,
+            FormatError::BadHeader {
+                reason: format!("{n} images of {rows}x{cols} pixels do not fit in memory"),
+            },
+        ));
+    };
     let pixels = read_payload(&mut reader, 16, len, name)?;
     Ok(IdxImages {
         count: n as usize,
@@ -192,7 +207,11 @@ pub fn write_idx_images<W: Write>(mut w: W, images: &IdxImages) -> Result<()> {
             reason: "IDX sizes must fit in u32".into(),
         });
     };
-    if images.pixels.len() != images.count * images.rows * images.cols {
+    let expected = images
+        .count
+        .checked_mul(images.rows)
+        .and_then(|v| v.checked_mul(images.cols));
+    if expected != Some(images.pixels.len()) {
         return Err(PreprocessError::InvalidDataset {
             reason: format!(
                 "{} pixels for {} images of {}x{}",

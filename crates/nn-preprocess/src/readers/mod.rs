@@ -13,8 +13,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-/// Initial buffer cap: larger payloads grow as bytes actually arrive.
-const INITIAL_CAP: u64 = 1 << 24;
+/// Initial buffer cap (64 KiB): larger payloads grow as bytes actually arrive, so a header that
+/// claims 2^32 images costs at most this much before the truncation is found.
+const INITIAL_CAP: u64 = 1 << 16;
 
 /// Reads exactly `len` payload bytes after a header of `header_len` bytes, then checks that nothing follows.
 pub(crate) fn read_payload<R: Read>(
