@@ -47,6 +47,15 @@ pub enum CoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A loaded tensor holds a NaN or an infinity.
+    NonFiniteValue {
+        /// The tensor (e.g. `"layers.0.weight"`).
+        tensor: String,
+        /// Row-major index of the first non-finite value in it.
+        index: usize,
+        /// That value.
+        value: f64,
+    },
     /// The file could not be parsed as safetensors.
     Format(String),
     /// Reading or writing a file failed.
@@ -96,6 +105,16 @@ impl fmt::Display for CoreError {
                 write!(
                     f,
                     "saved model does not match its specification at {tensor}: {reason}"
+                )
+            }
+            CoreError::NonFiniteValue {
+                tensor,
+                index,
+                value,
+            } => {
+                write!(
+                    f,
+                    "{tensor}[{index}] = {value}: saved weights must be finite (was the model saved after training diverged?)"
                 )
             }
             CoreError::Format(msg) => write!(f, "not a valid safetensors model file: {msg}"),

@@ -9,7 +9,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{CoreError, Result};
 use crate::network::Network;
-use crate::spec::NetworkSpec;
+use crate::spec::{LayerSpec, NetworkSpec};
 
 /// The only `__metadata__` key: its value is [`SavedHeader`] as JSON. (One key, because the
 /// safetensors crate writes its `HashMap` in random order and saved files should be reproducible.)
@@ -32,6 +32,78 @@ fn dtype_of<F: NdFloat>() -> Result<Dtype> {
             "unsupported element size {n} bytes"
         ))),
     }
+}
+
+/// Values a spec may allocate beyond what its file holds (per-feature buffers of layers that store
+/// nothing, e.g. batch norm without affine parameters or running statistics): 2^20.
+const ALLOC_SLACK: u128 = 1 << 20;
+
+/// `(stored, allocated)`: a lower bound on the values a file of `spec` must hold (weights, biases,
+/// slopes, batch-norm parameters and statistics) and an estimate of the values
+/// [`Network::from_spec`] allocates for them and its per-feature buffers (both saturating, so a
+/// spec claiming a huge network is measured without overflow or allocation).
+fn spec_values(spec: &NetworkSpec, dims: &[usize]) -> (u128, u128) {
+    let (mut stored, mut allocated) = (0u128, 0u128);
+    for (layer, &d) in spec.layers.iter().zip(dims) {
+        let wide = |v: usize| v as u128;
+        let (s, a) = match layer {
+            LayerSpec::Linear { outputs, .. } => {
+                let s = wide(d)
+                    .saturating_mul(wide(*outputs))
+                    .saturating_add(wide(*outputs));
+                (s, s)
+            }
+            LayerSpec::Maxout {
+                outputs, pieces, ..
+            } => {
+                let s = wide(d)
+                    .saturating_add(1)
+                    .saturating_mul(wide(*outputs))
+                    .saturating_mul(wide(*pieces));
+                (s, s)
+            }
+            LayerSpec::PRelu { per_feature, .. } => {
+                let s = if *per_feature { wide(d) } else { 1 };
+                (s, s)
+            }
+            LayerSpec::BatchNorm { config } => {
+                let c = wide(config.layout.channels(d));
+                let tensors =
+                    2 * u128::from(config.affine) + 2 * u128::from(config.track_running_stats);
+                (c.saturating_mul(tensors), c.saturating_mul(4))
+            }
+            LayerSpec::Activation { .. } | LayerSpec::Dropout { .. } | LayerSpec::Flatten => (0, 0),
+        };
+        stored = stored.saturating_add(s);
+        allocated = allocated.saturating_add(a);
+    }
+    (stored, allocated)
+}
+
+/// Rejects a spec whose network cannot fit in `file_len` bytes of `size`-byte values, before
+/// anything is allocated for it: a header claiming a network of 2^40 weights must not make
+/// the loader try to allocate them.
+fn check_spec_fits(spec: &NetworkSpec, file_len: usize, size: usize) -> Result<()> {
+    let dims = spec.dims()?;
+    let (stored, allocated) = spec_values(spec, &dims);
+    let available = (file_len / size) as u128;
+    if stored > available {
+        return Err(mismatch(
+            "__metadata__",
+            format!(
+                "the spec needs at least {stored} values but the file holds at most {available}"
+            ),
+        ));
+    }
+    if allocated > available.saturating_mul(4).saturating_add(ALLOC_SLACK) {
+        return Err(mismatch(
+            "__metadata__",
+            format!(
+                "the spec's layers need {allocated} values of buffers, far more than a file of {available} values justifies"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn mismatch(tensor: &str, reason: String) -> CoreError {
@@ -81,8 +153,11 @@ impl<F: NdFloat> Network<F> {
     /// # Errors
     /// [`CoreError::Format`] if the bytes are not safetensors (e.g. truncated);
     /// [`CoreError::ModelMismatch`] naming the tensor if the metadata or spec is missing, a tensor
-    /// is missing or extra, or its dtype or shape differs from what the spec builds;
-    /// [`CoreError::Json`] if the spec does not parse.
+    /// is missing or extra, or its dtype or shape differs from what the spec builds
+    /// (`__metadata__` if the spec describes a network far larger than the file, which is
+    /// checked before anything is allocated for it); [`CoreError::NonFiniteValue`] naming the
+    /// tensor and index of a NaN or infinite value; [`CoreError::Json`] if the spec does not parse;
+    /// the spec's validation errors.
     pub fn from_safetensors(bytes: &[u8]) -> Result<Self> {
         let dtype = dtype_of::<F>()?;
         let tensors = SafeTensors::deserialize(bytes)?;
@@ -102,6 +177,7 @@ impl<F: NdFloat> Network<F> {
             ));
         }
         let spec = header.spec;
+        check_spec_fits(&spec, bytes.len(), std::mem::size_of::<F>())?;
         // The values drawn here are all overwritten below.
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
         let mut net = Network::from_spec(&spec, &mut rng)?;
@@ -131,7 +207,11 @@ impl<F: NdFloat> Network<F> {
                     format!("shape {:?}, expected {:?}", t.shape(), value.shape()),
                 ));
             }
-            for (v, chunk) in value.iter_mut().zip(t.data().chunks_exact(size)) {
+            for (index, (v, chunk)) in value
+                .iter_mut()
+                .zip(t.data().chunks_exact(size))
+                .enumerate()
+            {
                 let x = if size == 4 {
                     let mut b = [0u8; 4];
                     b.copy_from_slice(chunk);
@@ -141,6 +221,13 @@ impl<F: NdFloat> Network<F> {
                     b.copy_from_slice(chunk);
                     f64::from_le_bytes(b)
                 };
+                if !x.is_finite() {
+                    return Err(CoreError::NonFiniteValue {
+                        tensor: name.to_string(),
+                        index,
+                        value: x,
+                    });
+                }
                 *v = F::from(x).unwrap_or_else(F::nan);
             }
             Ok(())
