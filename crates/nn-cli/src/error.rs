@@ -52,6 +52,19 @@ pub enum CliError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The run directory cannot be written: found by the probe before training, or when a
+    /// checkpoint save fails mid-run (exit code 1). Training stops; whatever checkpoint was saved
+    /// before is intact and loadable.
+    Save {
+        /// The directory or file that could not be written.
+        path: PathBuf,
+        /// What was being written.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+        /// What to do (mentions the intact checkpoint when there is one).
+        hint: String,
+    },
     /// An error from a library crate while running (exit code 1).
     Library(String),
     /// The user pressed Ctrl-C before anything could be saved (exit code 130).
@@ -102,6 +115,7 @@ impl CliError {
             CliError::Io { .. } => {
                 Some("check that the path exists and that you may read/write it".into())
             }
+            CliError::Save { hint, .. } => Some(hint.clone()),
             CliError::Library(_) | CliError::Interrupted => None,
         }
     }
@@ -126,6 +140,11 @@ impl fmt::Display for CliError {
                 write!(f, "checkpoint {} does not fit: {message}", path.display())
             }
             CliError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            CliError::Save {
+                path, what, source, ..
+            } => {
+                write!(f, "cannot write {what} ({}): {source}", path.display())
+            }
             CliError::Library(m) => write!(f, "{m}"),
             CliError::Interrupted => write!(f, "interrupted"),
         }
@@ -135,7 +154,7 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            CliError::Io { source, .. } => Some(source),
+            CliError::Io { source, .. } | CliError::Save { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -261,6 +261,140 @@ fn trainer_error(path: &Path, e: nn_train::TrainError) -> CliError {
     }
 }
 
+/// Checks that `dir` can be written before any training starts: creates it, writes a probe file
+/// atomically (temporary sibling, fsync, rename) and removes it.
+///
+/// # Errors
+/// [`CliError::Save`] naming the directory and the OS error (a path component that is a regular
+/// file, no permission, a full disk, a read-only file system).
+pub fn probe_run_dir(dir: &Path) -> Result<()> {
+    let fail = |path: &Path, source: std::io::Error| CliError::Save {
+        path: path.to_path_buf(),
+        what: "the run directory".into(),
+        source,
+        hint: "choose another directory with --out, or fix its permissions or free disk space; \
+               nothing was trained"
+            .into(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let probe = dir.join(".nn-write-probe");
+    nn_preprocess::write_atomic(&probe, b"probe").map_err(|e| match e {
+        nn_preprocess::PreprocessError::Io { source, .. } => fail(dir, source),
+        other => CliError::Library(other.to_string()),
+    })?;
+    std::fs::remove_file(&probe).map_err(|e| fail(&probe, e))
+}
+
+/// Whether `name` is a temporary file of an atomic write: `.<name>.tmp<pid>` (nn-preprocess,
+/// nn-train) or `.<name>.<pid>.tmp` (nn-core).
+fn is_temporary(name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    name.starts_with('.')
+        && (name.rsplit_once(".tmp").is_some_and(|(_, pid)| digits(pid))
+            || name
+                .strip_suffix(".tmp")
+                .and_then(|rest| rest.rsplit_once('.'))
+                .is_some_and(|(_, pid)| digits(pid)))
+}
+
+/// Removes the temporary files that atomic writes leave in `dir` when the process is killed
+/// mid-write. They are never read (a resume opens files by their final names); this only frees
+/// their space.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_temporary(&name) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Rewrites the log at `path` (atomically) keeping the lines `keep` accepts; the first line is
+/// kept when `header` is set, and a last line without its newline (cut by a kill) is dropped.
+/// A resumed run calls this so its logs hold each step and epoch once: the lines written after
+/// the checkpoint it resumes from are written again by the resumed run.
+fn truncate_log(path: &Path, header: bool, keep: impl Fn(&str) -> bool) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    let mut out = String::with_capacity(complete.len());
+    for (i, line) in complete.lines().enumerate() {
+        if (header && i == 0) || keep(line) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if out.len() != text.len() {
+        report::write_atomic(path, out.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The `k`-th comma-separated field of a CSV line as an integer.
+fn field(line: &str, k: usize) -> Option<u64> {
+    line.split(',').nth(k).and_then(|v| v.trim().parse().ok())
+}
+
+/// Drops the log lines of the steps and epochs after the checkpoint (`epoch`, `step`).
+fn truncate_logs(dir: &Path, epoch: usize, step: u64) -> Result<()> {
+    let epoch = epoch as u64;
+    truncate_log(&dir.join("steps.csv"), true, |l| {
+        field(l, 1).is_some_and(|s| s <= step)
+    })?;
+    truncate_log(&dir.join("epochs.csv"), true, |l| {
+        field(l, 0).is_some_and(|e| e <= epoch)
+    })?;
+    truncate_log(&dir.join("metrics.jsonl"), false, |l| {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else {
+            return false;
+        };
+        match v.get("type").and_then(|t| t.as_str()) {
+            Some("step") => v
+                .get("step")
+                .and_then(|s| s.as_u64())
+                .is_some_and(|s| s <= step),
+            Some("epoch") => v
+                .get("epoch")
+                .and_then(|e| e.as_u64())
+                .is_some_and(|e| e <= epoch),
+            _ => false,
+        }
+    })
+}
+
+/// A failed checkpoint write: stop, name the file and the intact checkpoint.
+fn save_error(
+    run_dir: &Path,
+    path: &Path,
+    epoch: usize,
+    saved: Option<usize>,
+    source: std::io::Error,
+) -> CliError {
+    let hint = match saved {
+        Some(k) => format!(
+            "training stopped; the checkpoint of epoch {k} is intact. Fix the problem (free disk \
+             space, permissions) and continue with: nn train --resume {}",
+            run_dir.display()
+        ),
+        None => "training stopped before any checkpoint was saved; fix the problem (free disk \
+                 space, permissions) and start again"
+            .into(),
+    };
+    CliError::Save {
+        path: path.to_path_buf(),
+        what: format!("the checkpoint of epoch {epoch}"),
+        source,
+        hint,
+    }
+}
+
 /// Runs (or resumes) one training run and writes its directory.
 ///
 /// # Errors
@@ -298,7 +432,11 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
             Trainer::from_network(tc, net)?
         }
     };
-    report::create_dir(run_dir)?;
+    probe_run_dir(run_dir)?;
+    if resuming {
+        remove_stale_temporaries(run_dir);
+        truncate_logs(run_dir, trainer.epoch(), trainer.step())?;
+    }
     if !resuming {
         report::write_atomic(&run_dir.join(CONFIG), config.to_toml().as_bytes())?;
         pre.save(&saved_pre)?;
@@ -374,6 +512,8 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
         warned: std::collections::BTreeSet::new(),
     };
     crate::install_ctrlc();
+    // The epoch of the last checkpoint known to be whole on disk.
+    let mut saved = resuming.then(|| trainer.epoch());
     let stopped = loop {
         let before = trainer.epoch();
         let r = trainer.run_epoch(&train, val.as_ref(), &mut obs)?;
@@ -381,12 +521,31 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
             return Err(e);
         }
         if trainer.epoch() > before || r == Some(StopReason::Interrupted) || r.is_some() {
-            trainer
-                .save_checkpoint(&ckpt)
-                .map_err(|e| trainer_error(&ckpt, e))?;
-            trainer.network().save(run_dir.join(FINAL))?;
-            if let Some(b) = trainer.best_network() {
-                b.save(run_dir.join(BEST))?;
+            let epoch = trainer.epoch();
+            trainer.save_checkpoint(&ckpt).map_err(|e| match e {
+                nn_train::TrainError::Io { path, source } => {
+                    save_error(run_dir, &path, epoch, saved, source)
+                }
+                nn_train::TrainError::Preprocess(nn_preprocess::PreprocessError::Io {
+                    path,
+                    source,
+                }) => save_error(run_dir, &path, epoch, saved, source),
+                other => trainer_error(&ckpt, other),
+            })?;
+            saved = Some(epoch);
+            for (name, net) in [
+                (FINAL, Some(trainer.network())),
+                (BEST, trainer.best_network()),
+            ] {
+                if let Some(net) = net {
+                    let path = run_dir.join(name);
+                    net.save(&path).map_err(|e| match e {
+                        nn_core::CoreError::Io(source) => {
+                            save_error(run_dir, &path, epoch, saved, source)
+                        }
+                        other => other.into(),
+                    })?;
+                }
             }
         }
         if let Some(reason) = r {
@@ -616,10 +775,13 @@ fn write_plots(
 pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
     let (config, start, dir) = if let Some(dir) = &args.resume {
         let cfg_path = dir.join(CONFIG);
-        if !dir.join(CHECKPOINT).is_file() || !cfg_path.is_file() {
+        // The state file is the commit point of a checkpoint (see nn_train::checkpoint): a save
+        // killed before its first commit leaves no resumable checkpoint.
+        let state = nn_train::checkpoint::state_path(&dir.join(CHECKPOINT));
+        if !state.is_file() || !cfg_path.is_file() {
             return Err(CliError::usage(
                 format!(
-                    "{} is not a resumable run directory (no {CHECKPOINT} or {CONFIG})",
+                    "{} is not a resumable run directory (no {CHECKPOINT} with its state file, or no {CONFIG})",
                     dir.display()
                 ),
                 "pass the directory an interrupted `nn train` printed as its run directory",
@@ -646,6 +808,8 @@ pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
         };
         (c, start, dir)
     };
+    // Fail before the sanity checks and the data loading if the results cannot be written.
+    probe_run_dir(&dir)?;
     if !args.no_sanity && !matches!(start, Start::Resume(_)) {
         let report = crate::with_threads(config.threads, || super::sanity::check(&config))?;
         report::create_dir(&dir)?;
