@@ -38,7 +38,8 @@ fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 }
 
 /// Every random and stateful part at once (dropout, BatchNorm, Adam, EMA, L2, clipping,
-/// monitoring), with layers wide enough for the parallel kernel paths.
+/// monitoring), with products large enough (128·64·384 and 128·384·192 multiply-adds, above the
+/// GEMM's 2²⁰-per-task threshold) that two threads really split them.
 fn config() -> TrainConfig {
     let options = MlpOptions {
         batch_norm: true,
@@ -46,9 +47,9 @@ fn config() -> TrainConfig {
         ..MlpOptions::default()
     };
     TrainConfig {
-        model: NetworkSpec::mlp(64, &[192, 96], 4, &options).unwrap(),
+        model: NetworkSpec::mlp(64, &[384, 192], 4, &options).unwrap(),
         epochs: 2,
-        batch_size: 100,
+        batch_size: 128,
         seed: 11,
         l2: 1e-4,
         clip_norm: Some(5.0),
@@ -79,7 +80,7 @@ fn train(threads: usize, train: &Dataset, val: &Dataset) -> Run {
 
 #[test]
 fn training_twice_and_with_one_or_two_threads_gives_the_same_bits() {
-    let (tr, val) = (blobs(300, 64, 4, 1), blobs(100, 64, 4, 2));
+    let (tr, val) = (blobs(384, 64, 4, 1), blobs(100, 64, 4, 2));
     let first = train(2, &tr, &val);
     assert!(first.1.len() == 6 && first.2.len() == 2);
     // Same seed, same threads: identical weights and metrics.
