@@ -328,20 +328,32 @@ fn a_checkpoint_write_failing_mid_run_stops_and_keeps_the_previous_checkpoint() 
     let want = reference();
     let dir = temp_dir("save-fails");
     let run_dir = dir.join("run");
-    let child = spawn(&dir, &train_args("run", &[]));
     // After the first commit, make the next save's first write fail: a directory where its
     // temporary file goes (`.<name>.tmp<pid>`) cannot be created as a file, whatever the user.
-    let start = Instant::now();
-    while !state_file(&run_dir).is_file() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no first checkpoint"
-        );
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    let blocker = run_dir.join(format!(".checkpoint.safetensors.next.tmp{}", child.id()));
-    std::fs::create_dir(&blocker).unwrap();
-    let out = child.wait_with_output().unwrap();
+    // An epoch takes some 50 ms; should this thread be descheduled that long and the run finish
+    // before the blocker exists, the attempt proves nothing and is repeated.
+    let mut attempts = 0;
+    let (out, blocker) = loop {
+        attempts += 1;
+        assert!(attempts <= 3, "the blocker came too late three times");
+        let _ = std::fs::remove_dir_all(&run_dir);
+        let child = spawn(&dir, &train_args("run", &[]));
+        let start = Instant::now();
+        while !state_file(&run_dir).is_file() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no first checkpoint"
+            );
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let blocker = run_dir.join(format!(".checkpoint.safetensors.next.tmp{}", child.id()));
+        std::fs::create_dir(&blocker).unwrap();
+        let out = child.wait_with_output().unwrap();
+        if out.status.code() != Some(0) {
+            break (out, blocker);
+        }
+        println!("attempt {attempts}: the run finished before the blocker existed");
+    };
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(!err.contains("panicked"), "{err}");
