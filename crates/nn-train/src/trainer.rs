@@ -714,7 +714,10 @@ impl Trainer {
         let mut sq = 0.0f64;
         self.net.visit_tensors(|t| {
             if let (true, Some(g)) = (t.kind.is_trainable(), t.grad) {
-                sq += g.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>();
+                sq += match g.as_slice() {
+                    Some(flat) => sum_squares(flat),
+                    None => sum_squares(&g.iter().copied().collect::<Vec<_>>()),
+                };
             }
         });
         out.grad_norm = sq.sqrt();
@@ -748,7 +751,7 @@ impl Trainer {
                 tensors.push(TensorStats {
                     name: p.name.to_string(),
                     is_weight: p.kind == ParamKind::Weight,
-                    weight_norm: norm(p.value.iter().copied()),
+                    weight_norm: sum_squares(buf).sqrt(),
                     grad_norm: norm(p.grad.iter().copied()),
                     update_norm: 0.0,
                     update_ratio: 0.0,
@@ -809,7 +812,10 @@ impl Trainer {
             self.net.visit_tensors(|t| {
                 if t.kind.is_trainable() {
                     if let (Some(ts), Some(b)) = (tensors.get_mut(i), before.get(i)) {
-                        ts.update_norm = norm(t.value.iter().zip(b).map(|(&a, &b)| a - b));
+                        ts.update_norm = match t.value.as_slice() {
+                            Some(after) => distance(after, b),
+                            None => norm(t.value.iter().zip(b).map(|(&a, &b)| a - b)),
+                        };
                         ts.update_ratio = if ts.weight_norm > 0.0 {
                             ts.update_norm / ts.weight_norm
                         } else {
@@ -825,9 +831,44 @@ impl Trainer {
     }
 }
 
-/// The L2 norm of a sequence of `f32`, summed in `f64` in order.
+/// The L2 norm of a sequence of `f32`, summed in `f64` (as [`sum_squares`]).
 fn norm(it: impl Iterator<Item = f32>) -> f64 {
-    it.map(|v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt()
+    sum_squares(&it.collect::<Vec<_>>()).sqrt()
+}
+
+/// Lanes of the partial sums in [`sum_squares`] and [`distance`].
+const LANES: usize = 8;
+
+/// `Σ vᵢ²` in `f64`, in [`LANES`] partial sums (lane `j` takes the elements `i ≡ j mod LANES`)
+/// added in a fixed order at the end: deterministic for a given length, and vectorised, where one
+/// running sum costs an add's latency per element (the gradient norm of a 535 K-parameter MLP took
+/// a tenth of the training step that way).
+fn sum_squares(v: &[f32]) -> f64 {
+    let mut lanes = [0.0f64; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane += f64::from(x) * f64::from(x);
+        }
+    }
+    let tail: f64 = rest.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// `‖a − b‖₂` summed as [`sum_squares`]; `a` and `b` have the same length.
+fn distance(a: &[f32], b: &[f32]) -> f64 {
+    let mut lanes = [0.0f64; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        for ((lane, &x), &y) in lanes.iter_mut().zip(xa).zip(xb) {
+            let d = f64::from(x - y);
+            *lane += d * d;
+        }
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(&x, &y)| f64::from(x - y).powi(2)).sum();
+    (lanes.iter().sum::<f64>() + tail).sqrt()
 }
 
 /// Rows whose arg-max (first on ties) equals the label.

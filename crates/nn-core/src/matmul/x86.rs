@@ -12,6 +12,56 @@ use core::arch::x86_64::*;
 
 use super::blocked::{self, Mat, Micro};
 
+/// `C ← α·acc + β·C` (or `α·acc` when `β = 0`, never reading `C`) for the first `rows` rows of
+/// the accumulator tile, expanded in place: a function taking `&acc` was not inlined into the
+/// kernels, which then zeroed, spilled and reloaded all 24 accumulators on every tile.
+macro_rules! store_tile {
+    ($acc:ident, $c:ident, $rs_c:ident, $rows:ident, $alpha:ident, $beta:ident,
+     $lanes:expr, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $mul:ident) => {{
+        let alpha_v = $set1($alpha);
+        if $beta == 0.0 {
+            for (i, row) in $acc.iter().enumerate() {
+                if i < $rows {
+                    // SAFETY: row `i < rows` of the tile is writable (caller's contract).
+                    let ci = unsafe { $c.offset(i as isize * $rs_c) };
+                    for (v, acc_v) in row.iter().enumerate() {
+                        unsafe { $store(ci.add(v * $lanes), $mul(alpha_v, *acc_v)) };
+                    }
+                }
+            }
+        } else {
+            let beta_v = $set1($beta);
+            for (i, row) in $acc.iter().enumerate() {
+                if i < $rows {
+                    // SAFETY: row `i < rows` of the tile is readable and writable.
+                    let ci = unsafe { $c.offset(i as isize * $rs_c) };
+                    for (v, acc_v) in row.iter().enumerate() {
+                        let p = unsafe { ci.add(v * $lanes) };
+                        let old = unsafe { $load(p) };
+                        unsafe { $store(p, $fmadd(alpha_v, *acc_v, $mul(beta_v, old))) };
+                    }
+                }
+            }
+        }
+    }};
+}
+
+/// Asks for the first and last cache line of each of the tile's `rows` rows of `C` (`width`
+/// values each) while the multiply-adds run: with a short reduction (`Xᵀ·dY` has `k = N`), the
+/// read-modify-write of a `C` that lives in L3 or memory otherwise stalls the store.
+#[inline(always)]
+unsafe fn prefetch_tile<T>(c: *const T, rs_c: isize, rows: usize, width: usize) {
+    for i in 0..rows {
+        // SAFETY: prefetching is a hint; the addresses are inside the tile (caller's contract),
+        // and a prefetch never faults anyway.
+        unsafe {
+            let row = c.offset(i as isize * rs_c);
+            _mm_prefetch::<_MM_HINT_T0>(row.cast::<i8>());
+            _mm_prefetch::<_MM_HINT_T0>(row.add(width - 1).cast::<i8>());
+        }
+    }
+}
+
 /// Defines one micro-kernel: `MR` rows by `NV` vectors of `LANES` lanes (so `NR = NV·LANES`).
 ///
 /// The loops over `MR` and `NV` have constant bounds, so LLVM unrolls them completely and keeps the
@@ -44,6 +94,8 @@ macro_rules! micro_kernel {
                 alpha: $t,
                 beta: $t,
             ) {
+                // SAFETY: forwarded contract (rows `0..rows` of `NR` values are inside `C`).
+                unsafe { prefetch_tile(c, rs_c, rows, $nv * $lanes) };
                 let mut acc = [[$zero(); $nv]; $mr];
                 let mut a = a;
                 let mut b = b;
@@ -64,50 +116,7 @@ macro_rules! micro_kernel {
                     a = unsafe { a.add($mr) };
                     b = unsafe { b.add($nv * $lanes) };
                 }
-                // SAFETY: forwarded contract.
-                unsafe { Self::store::<$nv>(&acc, c, rs_c, rows, alpha, beta) };
-            }
-
-            /// `C ← α·acc + β·C` (or `α·acc` when `β = 0`) for the first `rows` rows and `NV`
-            /// vectors of columns.
-            ///
-            /// # Safety
-            /// As [`Self::run`], with `NV·LANES` writable columns per row.
-            #[target_feature(enable = $feat)]
-            #[inline]
-            unsafe fn store<const NV: usize>(
-                acc: &[[$vec; NV]; $mr],
-                c: *mut $t,
-                rs_c: isize,
-                rows: usize,
-                alpha: $t,
-                beta: $t,
-            ) {
-                let alpha_v = $set1(alpha);
-                if beta == 0.0 {
-                    for (i, row) in acc.iter().enumerate() {
-                        if i < rows {
-                            // SAFETY: row `i < rows` of the tile is writable (caller's contract).
-                            let ci = unsafe { c.offset(i as isize * rs_c) };
-                            for (v, acc_v) in row.iter().enumerate() {
-                                unsafe { $store(ci.add(v * $lanes), $mul(alpha_v, *acc_v)) };
-                            }
-                        }
-                    }
-                } else {
-                    let beta_v = $set1(beta);
-                    for (i, row) in acc.iter().enumerate() {
-                        if i < rows {
-                            // SAFETY: row `i < rows` of the tile is readable and writable.
-                            let ci = unsafe { c.offset(i as isize * rs_c) };
-                            for (v, acc_v) in row.iter().enumerate() {
-                                let p = unsafe { ci.add(v * $lanes) };
-                                let old = unsafe { $load(p) };
-                                unsafe { $store(p, $fmadd(alpha_v, *acc_v, $mul(beta_v, old))) };
-                            }
-                        }
-                    }
-                }
+                store_tile!(acc, c, rs_c, rows, alpha, beta, $lanes, $load, $store, $set1, $fmadd, $mul);
             }
 
             /// As [`Self::run`] with `NV ≤ nv` vectors of columns, reading `A` in place: row `i`,
@@ -130,6 +139,8 @@ macro_rules! micro_kernel {
                 alpha: $t,
                 beta: $t,
             ) {
+                // SAFETY: forwarded contract (rows `0..rows` of `NV·LANES` values are inside `C`).
+                unsafe { prefetch_tile(c, rs_c, rows, NV * $lanes) };
                 let mut acc = [[$zero(); NV]; $mr];
                 for k in 0..kc {
                     // SAFETY: step `k` of the packed panel and of `A` are readable.
@@ -146,8 +157,7 @@ macro_rules! micro_kernel {
                         }
                     }
                 }
-                // SAFETY: forwarded contract.
-                unsafe { Self::store::<NV>(&acc, c, rs_c, rows, alpha, beta) };
+                store_tile!(acc, c, rs_c, rows, alpha, beta, $lanes, $load, $store, $set1, $fmadd, $mul);
             }
         }
 

@@ -215,21 +215,34 @@ impl<F: NdFloat> Ema<F> {
     pub fn update(&mut self, name: &str, values: ArrayView1<'_, F>) -> Result<()> {
         check_update(self.averages.get(name), name, values.len())?;
         let (d, c): (F, F) = (lit(self.decay), lit(1.0 - self.decay));
-        let a = self
-            .averages
-            .entry(name.to_string())
-            .or_insert_with(|| Averaged {
+        let copy_first = self.bias_correction == BiasCorrection::CopyFirst;
+        let blend = |a: &mut Averaged<F>| {
+            if a.count == 0 && copy_first {
+                for (avg, &x) in a.values.iter_mut().zip(values.iter()) {
+                    *avg = x;
+                }
+            } else if let Some(flat) = values.as_slice() {
+                for (avg, &x) in a.values.iter_mut().zip(flat) {
+                    *avg = d * *avg + c * x;
+                }
+            } else {
+                for (avg, &x) in a.values.iter_mut().zip(values.iter()) {
+                    *avg = d * *avg + c * x;
+                }
+            }
+            a.count += 1;
+        };
+        // Look up before inserting: `entry` would allocate the name on every step.
+        if let Some(a) = self.averages.get_mut(name) {
+            blend(a);
+        } else {
+            let mut a = Averaged {
                 values: vec![F::zero(); values.len()],
                 count: 0,
-            });
-        if a.count == 0 && self.bias_correction == BiasCorrection::CopyFirst {
-            a.values.copy_from_slice(&values.to_vec());
-        } else {
-            for (avg, &x) in a.values.iter_mut().zip(values.iter()) {
-                *avg = d * *avg + c * x;
-            }
+            };
+            blend(&mut a);
+            self.averages.insert(name.to_string(), a);
         }
-        a.count += 1;
         Ok(())
     }
 
