@@ -617,10 +617,7 @@ impl<F: NdFloat> Network<F> {
 fn sum_squares<F: NdFloat>(v: &[F]) -> F {
     let mut lanes = [F::zero(); 8];
     let chunks = v.chunks_exact(8);
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(F::zero(), |a, &x| a + x * x);
+    let tail = chunks.remainder().iter().fold(F::zero(), |a, &x| a + x * x);
     for chunk in chunks {
         for (lane, &x) in lanes.iter_mut().zip(chunk) {
             *lane += x * x;
