@@ -37,15 +37,21 @@ def setup(description, extra=None):
     os.environ.pop("OPENBLAS_L2_SIZE", None)
     import numpy as np  # noqa: E402  (after the environment is set)
 
+    global _NO_TORCH_REASON
     torch = None
+    _NO_TORCH_REASON = "--no-torch given"
     if not args.no_torch:
         try:
             import torch  # noqa: E402
 
             torch.set_num_threads(args.threads)
-        except ImportError:
+        except ImportError as e:
             torch = None
+            _NO_TORCH_REASON = f"not importable ({e})"
     return args, np, torch
+
+
+_NO_TORCH_REASON = "not importable"
 
 
 def emit_info(np, torch, threads):
@@ -64,7 +70,7 @@ def emit_info(np, torch, threads):
     info = {"info": f"NumPy {np.__version__} with {blas}; threads {threads} via OMP/OPENBLAS/MKL_NUM_THREADS"}
     print(json.dumps(info))
     if torch is None:
-        print(json.dumps({"info": "PyTorch not importable: NumPy rows only"}))
+        print(json.dumps({"info": f"PyTorch {_NO_TORCH_REASON}: NumPy rows only"}))
     else:
         mkl = "MKL" if torch.backends.mkl.is_available() else "no MKL"
         print(json.dumps({"info": f"PyTorch {torch.__version__} ({mkl}, oneDNN "

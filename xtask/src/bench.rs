@@ -64,7 +64,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     rows.sort_by(|a, b| (&a.group, &a.value, &a.function).cmp(&(&b.group, &b.value, &b.function)));
     let table = if peers {
-        crate::peers::table(&rows)
+        crate::peers::table(&mut rows)
     } else {
         render(&rows)
     };

@@ -278,7 +278,7 @@ fn step_flops_per_sample() -> f64 {
 }
 
 /// The "bound" cell of one of our rows.
-fn bound(row: &Row, rows: &[Row], m: Option<&Machine>) -> String {
+fn bound(row: &Row, rows: &[Row], peers: &[PeerRow], m: Option<&Machine>) -> String {
     let Some(mine) = rate(row) else {
         return "-".into();
     };
@@ -297,11 +297,25 @@ fn bound(row: &Row, rows: &[Row], m: Option<&Machine>) -> String {
                 100.0 * flops / (m.peak_per_core() * threads)
             )
         }),
-        Unit::Bytes if row.function != "copy" => rows
-            .iter()
-            .find(|c| c.group == row.group && c.function == "copy" && c.value == row.value)
-            .and_then(rate)
-            .map_or("-".into(), |c| format!("{:.0}% of copy", 100.0 * mine / c)),
+        Unit::Bytes if row.function != "copy" => {
+            // The fastest copy of this size and thread count in the run, ours or a peer's.
+            let ours = rows
+                .iter()
+                .filter(|c| c.group == row.group && c.function == "copy" && c.value == row.value)
+                .filter_map(rate);
+            let key = split_value(&row.value);
+            let theirs = peers
+                .iter()
+                .filter(|p| {
+                    p.key.0 == row.group
+                        && p.key.1 == "copy"
+                        && key == Some((p.key.2.as_str(), p.key.3))
+                })
+                .map(|p| p.throughput);
+            ours.chain(theirs)
+                .reduce(f64::max)
+                .map_or("-".into(), |c| format!("{:.0}% of copy", 100.0 * mine / c))
+        }
         _ => "-".into(),
     }
 }
@@ -356,7 +370,7 @@ fn render(rows: &[Row], peers: &[PeerRow], notes: &[String], m: Option<&Machine>
             peer_cell(pt),
             ratio(np),
             ratio(pt),
-            bound(r, rows, m),
+            bound(r, rows, peers, m),
         );
     }
     s += "\nRatios are speed ratios: peer time / our time for the same work, same thread count, \
@@ -389,16 +403,59 @@ fn render(rows: &[Row], peers: &[PeerRow], notes: &[String], m: Option<&Machine>
         s += ". Step and epoch rows: the GEMM flops of the step (8 products, 2·N·(784·512 + \
               512·256 + 256·10)·3 − 2·N·784·512) at that peak.\n";
     }
-    s += "Element-wise bound: throughput in bytes moved over our parallel copy at the same size \
-          and thread count, measured in the same run.\n";
+    s += "Element-wise bound: bytes moved per second over the fastest copy (ours, NumPy's \
+          `copyto` or PyTorch's `copy_`) of the same size and thread count in the same run.\n";
     for n in notes {
         let _ = writeln!(s, "Peers: {n}.");
     }
     s
 }
 
-/// Runs the peers for `rows` (our measured rows, sorted) and returns the table.
-pub(crate) fn table(rows: &[Row]) -> String {
+/// A sort key that orders numbers inside names by value (`b64` before `b128`).
+fn natural(s: &str) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits > 0 {
+            out.push((rest[..digits].parse().unwrap_or(u64::MAX), String::new()));
+            rest = &rest[digits..];
+        } else {
+            let text = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            out.push((0, rest[..text].to_string()));
+            rest = &rest[text..];
+        }
+    }
+    out
+}
+
+/// Table order: group, size (numbers by value), threads, then our paired functions in [`PAIRS`]
+/// order before the unpaired ones.
+fn sort_rows(rows: &mut [Row]) {
+    rows.sort_by_cached_key(|r| {
+        let (size, threads) = split_value(&r.value).unwrap_or((r.value.as_str(), 0));
+        let rank = PAIRS
+            .iter()
+            .position(|p| p.group == r.group && p.ours == r.function)
+            .unwrap_or(PAIRS.len());
+        (
+            r.group.clone(),
+            natural(size),
+            threads,
+            rank,
+            r.function.clone(),
+        )
+    });
+}
+
+/// Runs the peers for `rows` (our measured rows) and returns the table.
+pub(crate) fn table(rows: &mut [Row]) -> String {
+    sort_rows(rows);
+    let rows: &[Row] = rows;
     let keys: BTreeSet<Key> = rows.iter().filter_map(key_of).collect();
     let (peers, notes) = if keys.is_empty() {
         (
@@ -501,6 +558,32 @@ mod tests {
     }
 
     #[test]
+    fn rows_sort_by_size_value_then_threads() {
+        let mut rows = vec![
+            row("step", "ndarray_baseline", "b64/t1", 1.0, ("elements", 1.0)),
+            row("step", "plain", "b128/t1", 1.0, ("elements", 1.0)),
+            row("step", "bn", "b64/t2", 1.0, ("elements", 1.0)),
+            row("step", "bn", "b64/t1", 1.0, ("elements", 1.0)),
+            row("step", "plain", "b64/t1", 1.0, ("elements", 1.0)),
+        ];
+        sort_rows(&mut rows);
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{}/{}", r.function, r.value))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "plain/b64/t1",
+                "bn/b64/t1",
+                "ndarray_baseline/b64/t1",
+                "bn/b64/t2",
+                "plain/b128/t1"
+            ]
+        );
+    }
+
+    #[test]
     fn every_paired_group_has_a_script() {
         for p in PAIRS {
             assert!(SCRIPTS.iter().any(|(g, _)| *g == p.group), "{}", p.group);
@@ -578,6 +661,16 @@ mod tests {
             lanes: 16.0,
             fma_units: 1.0,
         };
+        let mut with_copy = peers.clone();
+        // A peer copy twice as fast as ours halves the element-wise bound.
+        with_copy.push(PeerRow {
+            peer: "numpy".into(),
+            key: ("activations".into(), "copy".into(), "16M".into(), 1),
+            median_s: 5e-3,
+            throughput: 8.0 * 16e6 / 5e-3,
+        });
+        let t2 = render(&rows, &with_copy, &[], Some(&m));
+        assert!(t2.contains("| 38% of copy |"), "{t2}");
         let t = render(&rows, &peers, &["note".into()], Some(&m));
         let line = |w: &str| t.lines().find(|l| l.starts_with(&format!("| {w} |")));
         let step = line("step/plain/b128").unwrap_or_default();
