@@ -5,9 +5,11 @@
 //! - `bench [FILTER] [--peers] [--save NAME | --against NAME]`: the criterion benches in release and one
 //!   summary table; `--peers` adds NumPy and PyTorch doing the same work in the same run.
 //! - `layers`: only the layering check.
+//! - `fuzz <TARGET> [--seconds N]`: one cargo-fuzz target of `xtask/fuzz` (needs nightly + cargo-fuzz).
 
 mod bench;
 mod ci;
+mod fuzz;
 mod layers;
 mod peers;
 #[cfg(test)]
@@ -35,11 +37,12 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("layers") => layers::run(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
-            print!("{HELP}");
+            print!("{HELP}{}", fuzz::HELP);
             return ExitCode::SUCCESS;
         }
-        Some(other) => Err(format!("unknown task `{other}`\n\n{HELP}")),
+        Some(other) => Err(format!("unknown task `{other}`\n\n{HELP}{}", fuzz::HELP)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

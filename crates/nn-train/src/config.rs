@@ -233,6 +233,195 @@ mod tests {
         assert_eq!(back, c);
     }
 
+    /// Every float hyperparameter a config can hold, set to NaN, +inf and -inf in turn, must be
+    /// rejected by `validate` with an error that names it (the last segment of the name suffices:
+    /// the optimiser and schedule name their own fields).
+    #[test]
+    fn non_finite_hyperparameters_are_rejected_naming_the_field() {
+        use crate::optim::{
+            AdagradConfig, AdamConfig, AdamWConfig, Momentum, OptimizerConfig, RmsPropConfig,
+            SgdConfig,
+        };
+        use crate::schedule::{PlateauConfig, ScheduleConfig};
+        use nn_core::LayerSpec;
+        type Set = fn(&mut TrainConfig, f64);
+        fn sgd(momentum: Momentum) -> OptimizerConfig {
+            OptimizerConfig::Sgd(SgdConfig {
+                momentum,
+                weight_decay: 0.0,
+            })
+        }
+        let cases: Vec<(&str, Set)> = vec![
+            ("l2", |c, v| c.l2 = v),
+            ("clip_norm", |c, v| c.clip_norm = Some(v)),
+            ("min_delta", |c, v| {
+                c.early_stopping = Some(EarlyStopping {
+                    patience: 2,
+                    min_delta: v,
+                })
+            }),
+            ("ema_decay", |c, v| c.ema_decay = Some(v)),
+            ("divergence_factor", |c, v| c.divergence_factor = v),
+            ("label_smoothing", |c, v| {
+                c.loss = Loss::SoftmaxCrossEntropy { label_smoothing: v }
+            }),
+            ("margin", |c, v| c.loss = Loss::Hinge { margin: v }),
+            ("momentum", |c, v| {
+                c.optimizer = sgd(Momentum::Classic {
+                    momentum: v,
+                    dampening: 0.0,
+                })
+            }),
+            ("dampening", |c, v| {
+                c.optimizer = sgd(Momentum::Classic {
+                    momentum: 0.9,
+                    dampening: v,
+                })
+            }),
+            ("momentum", |c, v| {
+                c.optimizer = sgd(Momentum::Nesterov { momentum: v })
+            }),
+            ("weight_decay", |c, v| {
+                c.optimizer = OptimizerConfig::Sgd(SgdConfig {
+                    momentum: Momentum::None,
+                    weight_decay: v,
+                })
+            }),
+            ("beta1", |c, v| {
+                c.optimizer = OptimizerConfig::Adam(AdamConfig {
+                    beta1: v,
+                    ..AdamConfig::default()
+                })
+            }),
+            ("beta2", |c, v| {
+                c.optimizer = OptimizerConfig::Adam(AdamConfig {
+                    beta2: v,
+                    ..AdamConfig::default()
+                })
+            }),
+            ("eps", |c, v| {
+                c.optimizer = OptimizerConfig::Adam(AdamConfig {
+                    eps: v,
+                    ..AdamConfig::default()
+                })
+            }),
+            ("weight_decay", |c, v| {
+                c.optimizer = OptimizerConfig::AdamW(AdamWConfig {
+                    weight_decay: v,
+                    ..AdamWConfig::default()
+                })
+            }),
+            ("lr_decay", |c, v| {
+                c.optimizer = OptimizerConfig::Adagrad(AdagradConfig {
+                    lr_decay: v,
+                    ..AdagradConfig::default()
+                })
+            }),
+            ("initial_accumulator_value", |c, v| {
+                c.optimizer = OptimizerConfig::Adagrad(AdagradConfig {
+                    initial_accumulator_value: v,
+                    ..AdagradConfig::default()
+                })
+            }),
+            ("alpha", |c, v| {
+                c.optimizer = OptimizerConfig::RmsProp(RmsPropConfig {
+                    alpha: v,
+                    ..RmsPropConfig::default()
+                })
+            }),
+            ("momentum", |c, v| {
+                c.optimizer = OptimizerConfig::RmsProp(RmsPropConfig {
+                    momentum: v,
+                    ..RmsPropConfig::default()
+                })
+            }),
+            ("lr", |c, v| c.schedule = ScheduleConfig::Constant { lr: v }),
+            ("gamma", |c, v| {
+                c.schedule = ScheduleConfig::Step {
+                    lr: 0.1,
+                    step_size: 10,
+                    gamma: v,
+                }
+            }),
+            ("gamma", |c, v| {
+                c.schedule = ScheduleConfig::Exponential { lr: 0.1, gamma: v }
+            }),
+            ("decay", |c, v| {
+                c.schedule = ScheduleConfig::InverseTime { lr: 0.1, decay: v }
+            }),
+            ("min_lr", |c, v| {
+                c.schedule = ScheduleConfig::Cosine {
+                    lr: 0.1,
+                    min_lr: v,
+                    period: 10,
+                    restart_mult: None,
+                }
+            }),
+            ("start_factor", |c, v| {
+                c.schedule = ScheduleConfig::WarmUp {
+                    steps: 5,
+                    start_factor: v,
+                    then: Box::new(ScheduleConfig::Constant { lr: 0.1 }),
+                }
+            }),
+            ("factor", |c, v| {
+                c.schedule = ScheduleConfig::Plateau(PlateauConfig {
+                    factor: v,
+                    ..PlateauConfig::new(0.1)
+                })
+            }),
+            ("threshold", |c, v| {
+                c.schedule = ScheduleConfig::Plateau(PlateauConfig {
+                    threshold: v,
+                    ..PlateauConfig::new(0.1)
+                })
+            }),
+            ("eps", |c, v| {
+                c.schedule = ScheduleConfig::Plateau(PlateauConfig {
+                    eps: v,
+                    ..PlateauConfig::new(0.1)
+                })
+            }),
+            ("dropout", |c, v| {
+                c.model.layers.insert(1, LayerSpec::Dropout { p: v })
+            }),
+            ("prelu", |c, v| {
+                c.model.layers.insert(
+                    1,
+                    LayerSpec::PRelu {
+                        per_feature: false,
+                        init: v,
+                    },
+                )
+            }),
+            ("eps", |c, v| {
+                if let Some(LayerSpec::BatchNorm { config }) = c.model.layers.get_mut(1) {
+                    config.eps = v;
+                }
+            }),
+            ("momentum", |c, v| {
+                if let Some(LayerSpec::BatchNorm { config }) = c.model.layers.get_mut(1) {
+                    config.momentum = v;
+                }
+            }),
+        ];
+        for (name, set) in cases {
+            for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut c = TrainConfig::default();
+                assert!(
+                    matches!(c.model.layers.get(1), Some(LayerSpec::BatchNorm { .. })),
+                    "the default model has batch norm after its first layer"
+                );
+                set(&mut c, v);
+                let msg = match c.validate() {
+                    Err(e) => e.to_string(),
+                    Ok(()) => panic!("{name} = {v} was accepted"),
+                };
+                assert!(msg.contains(name), "{name} = {v}: {msg}");
+            }
+        }
+    }
+
     #[test]
     fn unknown_field_is_rejected() {
         assert!(TrainConfig::from_json(r#"{"epoch": 3}"#).is_err());
