@@ -183,16 +183,36 @@ impl Dataset {
         self.select(&idx)
     }
 
-    /// Shuffles the samples with `rng` and splits them into `(train, validation)`, the validation part holding
-    /// `round(val_fraction · N)` samples.
+    /// The first `n` samples (all of them if `n ≥ N`), like [`Dataset::head`] but reusing this data set's buffer:
+    /// no second copy of the kept rows is made.
     ///
     /// # Errors
-    /// [`PreprocessError::InvalidHyperparameter`] unless `0 < val_fraction < 1` and both parts get at least one sample.
-    pub fn split<R: Rng + ?Sized>(
-        &self,
-        val_fraction: f64,
-        rng: &mut R,
-    ) -> Result<(Dataset, Dataset)> {
+    /// [`PreprocessError::EmptyInput`] for `n = 0`.
+    pub fn into_head(self, n: usize) -> Result<Dataset> {
+        if n == 0 {
+            return Err(PreprocessError::EmptyInput {
+                op: "Dataset::select",
+            });
+        }
+        if n >= self.len() {
+            return Ok(self);
+        }
+        let d = self.n_features();
+        let mut v = into_row_major_vec(self.features);
+        v.truncate(n * d);
+        v.shrink_to_fit();
+        let mut labels = self.labels;
+        labels.truncate(n);
+        Ok(Dataset {
+            features: from_rows(n, d, v)?,
+            labels,
+            class_names: self.class_names,
+            shape: self.shape,
+        })
+    }
+
+    /// The number of validation samples `round(val_fraction · N)`, checked.
+    fn val_count(&self, val_fraction: f64) -> Result<usize> {
         let n_val = (val_fraction * self.len() as f64).round();
         if !(val_fraction > 0.0 && val_fraction < 1.0) || n_val < 1.0 || n_val >= self.len() as f64
         {
@@ -205,11 +225,78 @@ impl Dataset {
                 ),
             });
         }
-        let n_val = n_val as usize;
+        Ok(n_val as usize)
+    }
+
+    /// Shuffles the samples with `rng` and splits them into `(train, validation)`, the validation part holding
+    /// `round(val_fraction · N)` samples.
+    ///
+    /// # Errors
+    /// [`PreprocessError::InvalidHyperparameter`] unless `0 < val_fraction < 1` and both parts get at least one sample.
+    pub fn split<R: Rng + ?Sized>(
+        &self,
+        val_fraction: f64,
+        rng: &mut R,
+    ) -> Result<(Dataset, Dataset)> {
+        let n_val = self.val_count(val_fraction)?;
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.shuffle(rng);
         let (val, train) = order.split_at(n_val);
         Ok((self.select(train)?, self.select(val)?))
+    }
+
+    /// [`Dataset::split`] of a data set taken by value, with the same result for the same `rng` state, but the rows
+    /// are moved within this data set's buffer: the training part reuses it and only the validation part is copied
+    /// out, so splitting needs `val_fraction · N · D` extra values instead of `N · D`.
+    ///
+    /// # Errors
+    /// As [`Dataset::split`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array2;
+    /// use nn_preprocess::Dataset;
+    /// use rand::SeedableRng;
+    /// let x = Array2::from_shape_fn((10, 3), |(i, j)| (3 * i + j) as f32);
+    /// let data = Dataset::new(x, (0..10).map(|i| (i % 2) as u8).collect(), vec!["a".into(), "b".into()], None)?;
+    /// let expected = data.split(0.3, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1))?;
+    /// let got = data.split_owned(0.3, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1))?;
+    /// assert_eq!(got, expected);
+    /// # Ok::<(), nn_preprocess::PreprocessError>(())
+    /// ```
+    pub fn split_owned<R: Rng + ?Sized>(
+        self,
+        val_fraction: f64,
+        rng: &mut R,
+    ) -> Result<(Dataset, Dataset)> {
+        let n_val = self.val_count(val_fraction)?;
+        let (n, d) = (self.len(), self.n_features());
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(rng);
+        // `split` takes the validation samples from the front of `order`; put them at the back so that after the
+        // permutation the training rows are a prefix of the buffer.
+        order.rotate_left(n_val);
+        let n_train = n - n_val;
+        let mut v = into_row_major_vec(self.features);
+        permute_rows(&mut v, d, &order);
+        let mut labels: Vec<u8> = order.iter().map(|&i| self.labels[i]).collect();
+        let val_labels = labels.split_off(n_train);
+        let val_x = v[n_train * d..].to_vec();
+        v.truncate(n_train * d);
+        v.shrink_to_fit();
+        let val = Dataset {
+            features: from_rows(n_val, d, val_x)?,
+            labels: val_labels,
+            class_names: self.class_names.clone(),
+            shape: self.shape,
+        };
+        let train = Dataset {
+            features: from_rows(n_train, d, v)?,
+            labels,
+            class_names: self.class_names,
+            shape: self.shape,
+        };
+        Ok((train, val))
     }
 
     /// The same images in another layout (NCHW ↔ NHWC), with the image shape updated.
@@ -300,6 +387,62 @@ impl Dataset {
     }
 }
 
+/// The values of `x` in row-major order, reusing its buffer when it is already in that order.
+fn into_row_major_vec(x: Array2<f32>) -> Vec<f32> {
+    let x = if x.is_standard_layout() {
+        x
+    } else {
+        x.as_standard_layout().into_owned()
+    };
+    let len = x.len();
+    let (mut v, offset) = x.into_raw_vec_and_offset();
+    let offset = offset.unwrap_or(0);
+    if offset > 0 || v.len() != len {
+        // A sliced array keeps its whole allocation; drop what lies outside the view.
+        v.truncate(offset + len);
+        v.drain(..offset);
+    }
+    v
+}
+
+/// An `n × d` array from row-major values.
+fn from_rows(n: usize, d: usize, v: Vec<f32>) -> Result<Array2<f32>> {
+    Array2::from_shape_vec((n, d), v).map_err(|e| PreprocessError::InvalidDataset {
+        reason: format!("internal: {n} × {d} rows from a buffer of another size ({e})"),
+    })
+}
+
+/// Reorders the rows (of `d` values each) of `v` in place so that row `k` becomes the old row `perm[k]`. Follows each
+/// cycle of the permutation with one row of scratch space.
+///
+/// # Panics
+/// If `perm` is not a permutation of `0..v.len() / d` (an internal caller's bug).
+fn permute_rows(v: &mut [f32], d: usize, perm: &[usize]) {
+    let mut done = vec![false; perm.len()];
+    let mut tmp = vec![0.0f32; d];
+    for start in 0..perm.len() {
+        if done[start] {
+            continue;
+        }
+        done[start] = true;
+        if perm[start] == start {
+            continue;
+        }
+        tmp.copy_from_slice(&v[start * d..(start + 1) * d]);
+        let mut k = start;
+        loop {
+            let j = perm[k];
+            if j == start {
+                v[k * d..(k + 1) * d].copy_from_slice(&tmp);
+                break;
+            }
+            v.copy_within(j * d..(j + 1) * d, k * d);
+            done[j] = true;
+            k = j;
+        }
+    }
+}
+
 /// One mini-batch: `B × D` features and `B` labels (`B ≤ batch_size`).
 #[derive(Debug)]
 pub struct Batch<'b> {
@@ -365,5 +508,59 @@ impl Batches<'_> {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ShapeBuilder;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn data(n: usize, d: usize, fortran: bool) -> Dataset {
+        let x = Array2::from_shape_fn((n, d).set_f(fortran), |(i, j)| (i * 1000 + j) as f32);
+        let labels = (0..n).map(|i| (i % 3) as u8).collect();
+        Dataset::new(x, labels, vec!["a".into(), "b".into(), "c".into()], None).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn split_owned_equals_split(n in 2usize..60, d in 1usize..5, frac in 0.01f64..0.99, seed in 0u64..1000,
+                                    fortran in any::<bool>()) {
+            let data = data(n, d, fortran);
+            let a = data.split(frac, &mut ChaCha8Rng::seed_from_u64(seed));
+            let b = data.clone().split_owned(frac, &mut ChaCha8Rng::seed_from_u64(seed));
+            match (a, b) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(false, "split {:?} but split_owned {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
+
+        #[test]
+        fn into_head_equals_head(n in 1usize..40, d in 1usize..4, k in 0usize..50, fortran in any::<bool>()) {
+            let data = data(n, d, fortran);
+            match (data.head(k), data.clone().into_head(k)) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(false, "head {:?} but into_head {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
+    }
+
+    #[test]
+    fn split_owned_of_a_sliced_array_keeps_only_the_view() {
+        let full = Array2::from_shape_fn((10, 2), |(i, j)| (10 * i + j) as f32);
+        let x = full.slice_move(s![3..8, ..]);
+        let data = Dataset::new(x, vec![0; 5], vec!["a".into()], None).unwrap();
+        let a = data.split(0.4, &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
+        let b = data
+            .split_owned(0.4, &mut ChaCha8Rng::seed_from_u64(3))
+            .unwrap();
+        assert_eq!(a, b);
+        assert!(b.0.features().iter().all(|&v| (30.0..80.0).contains(&v)));
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{PreprocessError, Result};
 use crate::shape::ImageShape;
 use crate::stats::{Moments, Scope};
 use crate::transform::{cast, check_input, Fit, PartialFit, Transform};
-use ndarray::{Array1, Array2, ArrayView2, NdFloat};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, NdFloat};
 use serde::{Deserialize, Serialize};
 
 /// The streaming state of the moment-based steps ([`MeanImage`], [`ChannelMean`], [`crate::Standardize`]).
@@ -194,6 +194,15 @@ impl Transform for FittedMean {
         check_input("FittedMean::transform", x, self.dim)?;
         let m: Array1<F> = self.mean_per_feature().into_iter().map(cast).collect();
         Ok(&x - &m)
+    }
+    fn transform_in_place<F: NdFloat>(&self, mut x: ArrayViewMut2<'_, F>) -> Result<()> {
+        check_input("FittedMean::transform_in_place", x.view(), self.dim)?;
+        let m: Array1<F> = self.mean_per_feature().into_iter().map(cast).collect();
+        // `x - m` per element, as in `transform`.
+        for mut row in x.rows_mut() {
+            row.zip_mut_with(&m, |v, &m| *v = *v - m);
+        }
+        Ok(())
     }
     fn inverse_transform<F: NdFloat>(&self, y: ArrayView2<'_, F>) -> Result<Array2<F>> {
         check_input("FittedMean::inverse_transform", y, self.dim)?;

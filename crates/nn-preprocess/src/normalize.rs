@@ -5,7 +5,7 @@ use crate::mean::MomentsFit;
 use crate::shape::ImageShape;
 use crate::stats::{Moments, Scope};
 use crate::transform::{cast, check_input, Fit, PartialFit, Transform};
-use ndarray::{Array1, Array2, ArrayView2, NdFloat};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, NdFloat};
 use serde::{Deserialize, Serialize};
 
 /// Zero mean and unit variance per feature or per channel (scikit-learn's `StandardScaler`, CS231n's
@@ -160,6 +160,29 @@ impl Transform for FittedStandardize {
             .map(|s| cast(1.0 / s))
             .collect();
         Ok((&x - &m) * &inv)
+    }
+    fn transform_in_place<F: NdFloat>(&self, mut x: ArrayViewMut2<'_, F>) -> Result<()> {
+        check_input("FittedStandardize::transform_in_place", x.view(), self.dim)?;
+        let m: Array1<F> = self
+            .scope
+            .expand(&self.mean, self.dim)
+            .into_iter()
+            .map(cast)
+            .collect();
+        let inv: Array1<F> = self
+            .scope
+            .expand(&self.std, self.dim)
+            .into_iter()
+            .map(|s| cast(1.0 / s))
+            .collect();
+        // `(x - m) · (1/s)` per element, rounded as in `transform`.
+        for mut row in x.rows_mut() {
+            ndarray::Zip::from(&mut row)
+                .and(&m)
+                .and(&inv)
+                .for_each(|v, &m, &inv| *v = (*v - m) * inv);
+        }
+        Ok(())
     }
     fn inverse_transform<F: NdFloat>(&self, y: ArrayView2<'_, F>) -> Result<Array2<F>> {
         check_input("FittedStandardize::inverse_transform", y, self.dim)?;

@@ -7,7 +7,7 @@
 use crate::dataset::Dataset;
 use crate::error::{PreprocessError, Result};
 use crate::shape::ImageShape;
-use ndarray::{Array2, ArrayView2, NdFloat};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, NdFloat};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::Write;
@@ -82,6 +82,39 @@ pub trait Transform {
     /// NaN/inf in `x`.
     fn transform<F: NdFloat>(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;
 
+    /// Applies the step to an `N × D` array in place, with the same result as [`Transform::transform`] bit for bit
+    /// (the same operations in the same order per element). Only steps whose output width is their input width can
+    /// do this. The provided version computes [`Transform::transform`] and copies the result back (it allocates one
+    /// `N × D` array); mean subtraction and standardisation override it with a pass that allocates only `D` values.
+    ///
+    /// # Errors
+    /// As [`Transform::transform`], and [`PreprocessError::ShapeMismatch`] if the step changes the width (PCA with
+    /// `k < D`). On error `x` is unchanged.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::array;
+    /// use nn_preprocess::{Fit, Standardize, Transform};
+    /// let x = array![[1.0f32, 2.0], [3.0, 6.0]];
+    /// let fitted = Standardize::per_feature().fit(x.view())?;
+    /// let mut y = x.clone();
+    /// fitted.transform_in_place(y.view_mut())?;
+    /// assert_eq!(y, fitted.transform(x.view())?);
+    /// # Ok::<(), nn_preprocess::PreprocessError>(())
+    /// ```
+    fn transform_in_place<F: NdFloat>(&self, mut x: ArrayViewMut2<'_, F>) -> Result<()> {
+        if self.output_dim() != self.input_dim() {
+            return Err(PreprocessError::ShapeMismatch {
+                op: "Transform::transform_in_place (the step changes the feature count)",
+                expected: vec![x.nrows(), self.input_dim()],
+                got: vec![x.nrows(), self.output_dim()],
+            });
+        }
+        let y = self.transform(x.view())?;
+        x.assign(&y);
+        Ok(())
+    }
+
     /// Undoes [`Transform::transform`] (`N × output_dim` to `N × D`); exact up to rounding unless components were
     /// dropped (PCA with `k < D` returns the projection onto the kept components).
     ///
@@ -125,18 +158,7 @@ pub trait Transform {
     /// # Errors
     /// As [`Transform::check_image_shape`] and [`Transform::transform`].
     fn transform_dataset(&self, data: &Dataset) -> Result<Dataset> {
-        if let Some(shape) = data.image_shape() {
-            self.check_image_shape(&shape)?;
-        } else if self.image_shape().is_some() {
-            return Err(PreprocessError::LayoutMismatch {
-                op: "Transform::transform_dataset",
-                expected: self
-                    .image_shape()
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                got: "no image shape".into(),
-            });
-        }
+        check_dataset_shape(self, data, "Transform::transform_dataset")?;
         let x = self.transform(data.features())?;
         let shape = if self.keeps_image_shape() {
             data.image_shape()
@@ -150,6 +172,59 @@ pub trait Transform {
             shape,
         )
     }
+
+    /// [`Transform::transform_dataset`] on a data set taken by value: a step that keeps the width transforms the
+    /// features in place ([`Transform::transform_in_place`]), so preprocessing a large training set never holds two
+    /// copies of it. The result equals [`Transform::transform_dataset`]'s bit for bit.
+    ///
+    /// # Errors
+    /// As [`Transform::transform_dataset`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::array;
+    /// use nn_preprocess::{Dataset, Fit, MeanImage, Transform};
+    /// let data = Dataset::new(array![[1.0f32, 2.0], [3.0, 6.0]], vec![0, 1], vec!["a".into(), "b".into()], None)?;
+    /// let fitted = MeanImage.fit(data.features())?;
+    /// let expected = fitted.transform_dataset(&data)?;
+    /// assert_eq!(fitted.transform_dataset_owned(data)?, expected);
+    /// # Ok::<(), nn_preprocess::PreprocessError>(())
+    /// ```
+    fn transform_dataset_owned(&self, data: Dataset) -> Result<Dataset> {
+        if self.output_dim() != self.input_dim() {
+            return self.transform_dataset(&data);
+        }
+        check_dataset_shape(self, &data, "Transform::transform_dataset_owned")?;
+        let (mut x, labels, class_names, shape) = data.into_parts();
+        self.transform_in_place(x.view_mut())?;
+        let shape = if self.keeps_image_shape() {
+            shape
+        } else {
+            None
+        };
+        Dataset::new(x, labels, class_names, shape)
+    }
+}
+
+/// Checks that a data set's image shape (or its absence) fits the step.
+fn check_dataset_shape<T: Transform + ?Sized>(
+    step: &T,
+    data: &Dataset,
+    op: &'static str,
+) -> Result<()> {
+    if let Some(shape) = data.image_shape() {
+        step.check_image_shape(&shape)?;
+    } else if step.image_shape().is_some() {
+        return Err(PreprocessError::LayoutMismatch {
+            op,
+            expected: step
+                .image_shape()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            got: "no image shape".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Checks the width and finiteness of a transform's input.
@@ -251,4 +326,90 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ChannelMean, Layout, MeanImage, Pca, PcaComponents, Standardize};
+    use proptest::prelude::*;
+
+    /// `N × 8` images of shape 2 × 2 × 2 (NCHW) from a flat list of values.
+    fn images(values: &[f32]) -> Array2<f32> {
+        let n = values.len() / 8;
+        Array2::from_shape_vec((n, 8), values[..n * 8].to_vec()).unwrap()
+    }
+
+    fn bits(x: &Array2<f32>) -> Vec<u32> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// In place and allocating agree bit for bit, on the array and on a data set taken by value.
+    fn same<T: Transform>(step: &T, x: &Array2<f32>, shape: ImageShape) {
+        let expected = step.transform(x.view()).unwrap();
+        let mut y = x.clone();
+        step.transform_in_place(y.view_mut()).unwrap();
+        assert_eq!(bits(&y), bits(&expected));
+        let labels = vec![0u8; x.nrows()];
+        let data = Dataset::new(x.clone(), labels, vec!["a".into()], Some(shape)).unwrap();
+        let a = step.transform_dataset(&data).unwrap();
+        let b = step.transform_dataset_owned(data).unwrap();
+        assert_eq!(
+            bits(&a.features().to_owned()),
+            bits(&b.features().to_owned())
+        );
+        assert_eq!(a, b);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn in_place_equals_allocating(values in prop::collection::vec(-1e3f32..1e3, 16..80)) {
+            let x = images(&values);
+            let shape = ImageShape::new(2, 2, 2, Layout::Nchw).unwrap();
+            same(&MeanImage.fit(x.view()).unwrap(), &x, shape);
+            same(&ChannelMean::new(shape).fit(x.view()).unwrap(), &x, shape);
+            same(&Standardize::per_feature().fit(x.view()).unwrap(), &x, shape);
+            same(&Standardize::per_channel(shape).fit(x.view()).unwrap(), &x, shape);
+            // PCA keeping every component uses the provided (allocating) in-place version.
+            same(&Pca { components: PcaComponents::Count(8) }.fit(x.view()).unwrap(), &x, shape);
+        }
+    }
+
+    #[test]
+    fn in_place_rejects_a_step_that_changes_the_width_and_leaves_x_unchanged() {
+        let x = Array2::from_shape_fn((6, 3), |(i, j)| ((i * 7 + j * 3) % 5) as f64);
+        let pca = Pca {
+            components: PcaComponents::Count(2),
+        }
+        .fit(x.view())
+        .unwrap();
+        let mut y = x.clone();
+        let e = pca.transform_in_place(y.view_mut()).unwrap_err();
+        assert!(matches!(e, PreprocessError::ShapeMismatch { .. }), "{e}");
+        assert_eq!(y, x);
+    }
+
+    #[test]
+    fn in_place_reports_bad_input_like_transform() {
+        let fitted = Standardize::per_feature()
+            .fit(ndarray::array![[1.0f32, 2.0], [3.0, 5.0]].view())
+            .unwrap();
+        let mut wide = Array2::<f32>::zeros((2, 3));
+        let e = fitted.transform_in_place(wide.view_mut()).unwrap_err();
+        assert!(matches!(e, PreprocessError::ShapeMismatch { .. }), "{e}");
+        let mut nan = ndarray::array![[1.0f32, f32::NAN]];
+        let e = fitted.transform_in_place(nan.view_mut()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PreprocessError::NonFinite {
+                    sample: 0,
+                    feature: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
 }
