@@ -266,6 +266,10 @@ pub struct TrainSection {
     pub ema_decay: Option<f64>,
     /// Steps between update/weight-ratio and activation snapshots (0: off).
     pub monitor_every: usize,
+    /// Evaluate the test split after every epoch and stop once its accuracy reaches this, in
+    /// (0, 1] (absent: never; for time-to-accuracy measurements).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_accuracy: Option<f64>,
 }
 
 impl Default for TrainSection {
@@ -289,6 +293,7 @@ impl Default for TrainSection {
             label_smoothing: 0.0,
             ema_decay: None,
             monitor_every: 50,
+            target_accuracy: None,
         }
     }
 }
@@ -434,6 +439,15 @@ impl RunConfig {
                 t.label_smoothing,
                 "must be in [0, 1)",
             ));
+        }
+        if let Some(a) = t.target_accuracy {
+            if !(a > 0.0 && a <= 1.0) {
+                return Err(bad(
+                    "train.target_accuracy",
+                    a,
+                    "the target accuracy must be in (0, 1]",
+                ));
+            }
         }
         if let Some(d) = t.ema_decay {
             if !(d > 0.0 && d < 1.0) {
