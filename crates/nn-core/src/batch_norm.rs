@@ -44,7 +44,8 @@ impl BatchNormLayout {
         }
     }
 
-    /// The row width this layout needs (`None` for features: any width).
+    /// The row width this layout needs (`None` for features: any width). Saturates instead of
+    /// overflowing, so a crafted spec gives a width no data matches rather than a panic.
     pub fn row_width(&self) -> Option<usize> {
         match *self {
             BatchNormLayout::Features => None,
@@ -57,7 +58,7 @@ impl BatchNormLayout {
                 height,
                 width,
                 channels,
-            } => Some(channels * height * width),
+            } => Some(channels.saturating_mul(height).saturating_mul(width)),
         }
     }
 
