@@ -240,6 +240,15 @@ pub struct ConfigArgs {
     /// Seed of every random choice [default: 231].
     #[arg(long, value_name = "S", help_heading = "Training loop")]
     pub seed: Option<u64>,
+    /// Evaluate the test split after every epoch and stop once its accuracy reaches A, in (0, 1]
+    /// (records the time to reach it in summary.json) [default: off].
+    #[arg(
+        long,
+        value_name = "A",
+        help_heading = "Training loop",
+        allow_negative_numbers = true
+    )]
+    pub target_accuracy: Option<f64>,
     /// Do not reshuffle the training data each epoch (data order is part of the config).
     #[arg(long, help_heading = "Training loop")]
     pub no_shuffle: bool,
@@ -310,6 +319,9 @@ impl ConfigArgs {
         set!(epochs => c.train.epochs);
         set!(batch_size => c.train.batch_size);
         set!(seed => c.train.seed);
+        if self.target_accuracy.is_some() {
+            c.train.target_accuracy = self.target_accuracy;
+        }
         if self.no_shuffle {
             c.train.shuffle = false;
         }

@@ -117,3 +117,42 @@ pub fn html(title: &str, sections: &[Section]) -> String {
     out.push_str("</body></html>\n");
     out
 }
+
+/// The peak resident set size of this process in bytes: `VmHWM` of `/proc/self/status` on Linux,
+/// `None` elsewhere or if it cannot be read.
+///
+/// # Example
+/// ```
+/// if cfg!(target_os = "linux") {
+///     assert!(nn_cli::report::peak_rss_bytes().is_some_and(|b| b > 0));
+/// }
+/// ```
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_vm_hwm(&status)
+}
+
+/// `VmHWM:   123456 kB` → bytes.
+fn parse_vm_hwm(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let mut parts = line["VmHWM:".len()..].split_whitespace();
+    let value: u64 = parts.next()?.parse().ok()?;
+    match parts.next() {
+        Some("kB") => value.checked_mul(1024),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod peak_rss_tests {
+    use super::parse_vm_hwm;
+
+    #[test]
+    fn parses_the_kernel_format() {
+        let status = "Name:\tnn\nVmPeak:\t  500 kB\nVmHWM:\t   484012 kB\nVmRSS:\t 1 kB\n";
+        assert_eq!(parse_vm_hwm(status), Some(484_012 * 1024));
+        assert_eq!(parse_vm_hwm("VmRSS:\t1 kB\n"), None);
+        assert_eq!(parse_vm_hwm("VmHWM:\tlots kB\n"), None);
+        assert_eq!(parse_vm_hwm("VmHWM:\t12 MB\n"), None);
+    }
+}

@@ -134,6 +134,33 @@ pub fn split_validation(
     Ok(data.split(val_fraction, &mut rng)?)
 }
 
+/// [`split_validation`] of a data set taken by value: the same split for the same seed, but the
+/// training part reuses `data`'s buffer and only the validation part is copied (see
+/// [`Dataset::split_owned`]), so splitting a large set does not hold it twice.
+///
+/// # Errors
+/// As [`split_validation`].
+///
+/// # Example
+/// ```
+/// use ndarray::Array2;
+/// use nn_preprocess::Dataset;
+/// use nn_train::trainer::{split_validation, split_validation_owned};
+/// let x = Array2::from_shape_fn((20, 2), |(i, j)| (2 * i + j) as f32);
+/// let data = Dataset::new(x, vec![0; 20], vec!["a".into()], None)?;
+/// let expected = split_validation(&data, 0.25, 7)?;
+/// assert_eq!(split_validation_owned(data, 0.25, 7)?, expected);
+/// # Ok::<(), nn_train::TrainError>(())
+/// ```
+pub fn split_validation_owned(
+    data: Dataset,
+    val_fraction: f64,
+    seed: u64,
+) -> Result<(Dataset, Dataset)> {
+    let mut rng = stream_rng(seed, Purpose::Split, 0);
+    Ok(data.split_owned(val_fraction, &mut rng)?)
+}
+
 /// The best parameters seen so far (by validation accuracy).
 #[derive(Clone, Debug)]
 pub(crate) struct Best {

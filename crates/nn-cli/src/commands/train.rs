@@ -3,7 +3,7 @@
 use super::model::{self, BEST, CONFIG, FINAL, PREPROCESS};
 use crate::cli::TrainArgs;
 use crate::config::RunConfig;
-use crate::data::{self, Preprocessor};
+use crate::data;
 use crate::error::{CliError, Result};
 use crate::report::{self, LineLog, Section};
 use crate::svg::{self, Hist, Series};
@@ -48,6 +48,21 @@ pub struct RunSummary {
     pub diagnosis: Option<String>,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Peak resident memory of the process in bytes (Linux `VmHWM`; `None` elsewhere).
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
+    /// The test accuracy to stop at (`--target-accuracy`), if set.
+    #[serde(default)]
+    pub target_accuracy: Option<f64>,
+    /// The first epoch whose test accuracy reached `target_accuracy`.
+    #[serde(default)]
+    pub target_epoch: Option<usize>,
+    /// Seconds from the start of training to the end of the test evaluation of `target_epoch`:
+    /// the training epochs (with their validation evaluation and logs) and the test evaluation
+    /// after each epoch. Data loading, preprocessing, the sanity checks and checkpoint writes
+    /// are not counted; a resumed run counts only its own epochs.
+    #[serde(default)]
+    pub time_to_target_seconds: Option<f64>,
 }
 
 /// Writes logs and progress while the trainer runs.
@@ -61,6 +76,8 @@ struct RunObserver<'a> {
     ratios: BTreeMap<String, Vec<(f64, f64)>>,
     error: Option<CliError>,
     warned: std::collections::BTreeSet<String>,
+    /// The last epoch's metrics, logged by [`RunObserver::log_epoch`] once its test accuracy is known.
+    pending: Option<EpochMetrics>,
 }
 
 fn opt(x: Option<f64>) -> String {
@@ -154,8 +171,24 @@ impl Observer for RunObserver<'_> {
     }
 
     fn on_epoch(&mut self, m: &EpochMetrics) -> Control {
+        self.pending = Some(m.clone());
+        if crate::interrupted() || self.error.is_some() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
+
+impl RunObserver<'_> {
+    /// Writes the epoch stored by `on_epoch` to epochs.csv, metrics.jsonl and the terminal, with
+    /// the test accuracy measured after it (when `--target-accuracy` asks for one).
+    fn log_epoch(&mut self, test_accuracy: Option<f64>) {
+        let Some(m) = self.pending.take() else {
+            return;
+        };
         let line = format!(
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             m.epoch,
             m.steps,
             m.lr,
@@ -165,25 +198,30 @@ impl Observer for RunObserver<'_> {
             opt(m.train_eval_accuracy),
             opt(m.val_loss),
             opt(m.val_accuracy),
+            opt(test_accuracy),
             m.seconds
         );
         let r = self.epochs_csv.line(&line);
         self.record(r);
-        let mut j = serde_json::to_value(m).unwrap_or_default();
+        let mut j = serde_json::to_value(&m).unwrap_or_default();
         if let Some(o) = j.as_object_mut() {
             o.insert("type".into(), "epoch".into());
+            if let Some(t) = test_accuracy {
+                o.insert("test_accuracy".into(), t.into());
+            }
         }
         let r = self.jsonl.line(&j.to_string());
         self.record(r);
         let text = format!(
-            "epoch {:>2}/{}  loss {:.4}  train {}  val {}  lr {:.2e}  upd/w {}  {:.1}s{}",
+            "epoch {:>2}/{}  loss {:.4}  train {}  val {}{}  lr {:.2e}  upd/w {}  {:.1}s{}",
             m.epoch,
             self.epochs,
             m.train_loss + m.reg_loss,
             pct(m.train_eval_accuracy.or(Some(m.train_accuracy))),
             pct(m.val_accuracy),
+            test_accuracy.map_or_else(String::new, |t| format!("  test {}", pct(Some(t)))),
             m.lr,
-            ratio_summary(m),
+            ratio_summary(&m),
             m.seconds,
             if m.improved { "  *" } else { "" }
         );
@@ -192,11 +230,6 @@ impl Observer for RunObserver<'_> {
             _ => self.ui.info(&text),
         }
         self.ui.json(&j);
-        if crate::interrupted() || self.error.is_some() {
-            Control::Stop
-        } else {
-            Control::Continue
-        }
     }
 }
 
@@ -208,28 +241,6 @@ pub enum Start {
     InitFrom(PathBuf),
     /// The checkpoint of an interrupted run in this directory.
     Resume(PathBuf),
-}
-
-/// Loads data and preprocessing; for a resumed run, the preprocessing saved in its directory.
-fn prepare(
-    config: &RunConfig,
-    saved_pre: Option<&Path>,
-) -> Result<(
-    Dataset,
-    Option<Dataset>,
-    Dataset,
-    Preprocessor,
-    data::Splits,
-)> {
-    let splits = data::load(&config.data, config.train.seed)?;
-    let pre = match saved_pre {
-        Some(p) => Preprocessor::load(p)?,
-        None => Preprocessor::fit(config.data.preprocess, &splits.train)?,
-    };
-    let train = pre.apply(&splits.train)?;
-    let val = splits.val.as_ref().map(|v| pre.apply(v)).transpose()?;
-    let test = pre.apply(&splits.test)?;
-    Ok((train, val, test, pre, splits))
 }
 
 /// Architecture of a spec without initialiser details, to compare a checkpoint with a config.
@@ -401,10 +412,40 @@ fn save_error(
 /// Data, config, checkpoint and I/O errors; [`CliError::Interrupted`] is never returned: an
 /// interrupted run returns its summary with [`StopReason::Interrupted`].
 pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> Result<RunSummary> {
+    let saved_pre = run_dir.join(PREPROCESS);
+    let resuming = matches!(start, Start::Resume(_));
+    let data = data::prepare(
+        &config.data,
+        config.train.seed,
+        resuming.then_some(saved_pre.as_path()),
+    )?;
+    train_prepared(config, start, run_dir, ui, data)
+}
+
+/// [`train_run`] on data already loaded and preprocessed by [`data::prepare`] (for a resumed
+/// run, with the preprocessing saved in `run_dir`).
+///
+/// # Errors
+/// As [`train_run`].
+pub fn train_prepared(
+    config: &RunConfig,
+    start: Start,
+    run_dir: &Path,
+    ui: &Ui,
+    data: data::Prepared,
+) -> Result<RunSummary> {
     let t0 = Instant::now();
     let resuming = matches!(start, Start::Resume(_));
     let saved_pre = run_dir.join(PREPROCESS);
-    let (train, val, test, pre, splits) = prepare(config, resuming.then_some(saved_pre.as_path()))?;
+    let data::Prepared {
+        train,
+        val,
+        test,
+        pre,
+        format,
+        dir: data_dir,
+        seconds: data_seconds,
+    } = data;
     let classes = train.n_classes();
     let ckpt = run_dir.join(CHECKPOINT);
     let mut trainer = match &start {
@@ -452,7 +493,7 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
             LineLog::create(&run_dir.join("steps.csv"), Some("epoch,step,lr,data_loss,reg_loss,batch_accuracy,grad_norm"))?,
             LineLog::create(
                 &run_dir.join("epochs.csv"),
-                Some("epoch,steps,lr,train_loss,reg_loss,train_accuracy,train_eval_accuracy,val_loss,val_accuracy,seconds"),
+                Some("epoch,steps,lr,train_loss,reg_loss,train_accuracy,train_eval_accuracy,val_loss,val_accuracy,test_accuracy,seconds"),
             )?,
             LineLog::create(&run_dir.join("metrics.jsonl"), None)?,
         )
@@ -460,8 +501,8 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
     let net = trainer.network();
     ui.info(&format!(
         "data: {} ({:?}) train {} / val {} / test {} examples, {} features, {} classes",
-        splits.dir.display(),
-        splits.format,
+        data_dir.display(),
+        format,
         train.len(),
         val.as_ref().map_or(0, Dataset::len),
         test.len(),
@@ -510,13 +551,41 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
         ratios: BTreeMap::new(),
         error: None,
         warned: std::collections::BTreeSet::new(),
+        pending: None,
     };
     crate::install_ctrlc();
     // The epoch of the last checkpoint known to be whole on disk.
     let mut saved = resuming.then(|| trainer.epoch());
+    let target = config.train.target_accuracy;
+    let (mut train_clock, mut target_epoch, mut time_to_target) =
+        (std::time::Duration::ZERO, None, None);
     let stopped = loop {
         let before = trainer.epoch();
-        let r = trainer.run_epoch(&train, val.as_ref(), &mut obs)?;
+        let epoch_start = Instant::now();
+        let mut r = trainer.run_epoch(&train, val.as_ref(), &mut obs)?;
+        // With a target, the test split is evaluated (in chunks) after every completed epoch.
+        let test_accuracy = match (target, obs.pending.is_some()) {
+            (Some(_), true) => Some(
+                nn_train::trainer::evaluate_network(
+                    trainer.network(),
+                    &trainer.config().loss,
+                    &test,
+                )?
+                .accuracy,
+            ),
+            _ => None,
+        };
+        train_clock += epoch_start.elapsed();
+        if let (Some(goal), Some(acc)) = (target, test_accuracy) {
+            if acc >= goal && target_epoch.is_none() {
+                target_epoch = Some(trainer.epoch());
+                time_to_target = Some(train_clock.as_secs_f64());
+                if r.is_none() {
+                    r = Some(StopReason::Completed);
+                }
+            }
+        }
+        obs.log_epoch(test_accuracy);
         if let Some(e) = obs.error.take() {
             return Err(e);
         }
@@ -573,7 +642,11 @@ pub fn train_run(config: &RunConfig, start: Start, run_dir: &Path, ui: &Ui) -> R
         test_accuracy: test_eval.accuracy,
         test_loss: test_eval.loss,
         diagnosis: trainer.diagnosis().map(str::to_owned),
-        seconds: t0.elapsed().as_secs_f64(),
+        seconds: data_seconds + t0.elapsed().as_secs_f64(),
+        peak_rss_bytes: report::peak_rss_bytes(),
+        target_accuracy: target,
+        target_epoch,
+        time_to_target_seconds: time_to_target,
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| CliError::Library(e.to_string()))?;
     report::write_atomic(&run_dir.join(SUMMARY), &json)?;
@@ -768,6 +841,19 @@ fn write_plots(
     )
 }
 
+/// The babysitting checks of `nn sanity` (the same as [`super::sanity::check`]) on a training
+/// split already loaded and preprocessed.
+fn sanity_checks(config: &RunConfig, train: &Dataset) -> Result<nn_train::sanity::SanityReport> {
+    let tc = config.train_config(train.n_features(), train.n_classes(), train.len())?;
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(config.train.seed);
+    Ok(nn_train::sanity::run_sanity(
+        &tc,
+        train,
+        &nn_train::sanity::SanityConfig::default(),
+        &mut rng,
+    )?)
+}
+
 /// Runs `nn train`.
 ///
 /// # Errors
@@ -810,8 +896,14 @@ pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
     };
     // Fail before the sanity checks and the data loading if the results cannot be written.
     probe_run_dir(&dir)?;
-    if !args.no_sanity && !matches!(start, Start::Resume(_)) {
-        let report = crate::with_threads(config.threads, || super::sanity::check(&config))?;
+    let summary = crate::with_threads(config.threads, || {
+        if args.no_sanity || matches!(start, Start::Resume(_)) {
+            return train_run(&config, start, &dir, ui);
+        }
+        // The data is loaded once, for the sanity checks and the run (loading it twice would
+        // double the time and, while the checks' copy is alive, the memory).
+        let data = data::prepare(&config.data, config.train.seed, None)?;
+        let report = sanity_checks(&config, &data.train)?;
         report::create_dir(&dir)?;
         let json =
             serde_json::to_vec_pretty(&report).map_err(|e| CliError::Library(e.to_string()))?;
@@ -820,8 +912,8 @@ pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
         if !report.all_passed() {
             ui.warn("a sanity check failed (see above); training anyway");
         }
-    }
-    let summary = crate::with_threads(config.threads, || train_run(&config, start, &dir, ui))?;
+        train_prepared(&config, start, &dir, ui, data)
+    })?;
     ui.json(&serde_json::json!({ "type": "summary", "summary": summary }));
     if ui.is_quiet() {
         println!("{:.4}", summary.test_accuracy);
@@ -837,9 +929,23 @@ pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
     if let Some(diagnosis) = &summary.diagnosis {
         ui.warn(diagnosis);
     }
+    if let Some(goal) = summary.target_accuracy {
+        ui.info(
+            &match (summary.target_epoch, summary.time_to_target_seconds) {
+                (Some(e), Some(t)) => format!(
+                    "target test accuracy {} reached after epoch {e} in {t:.1}s of training",
+                    pct(Some(goal))
+                ),
+                _ => format!("target test accuracy {} not reached", pct(Some(goal))),
+            },
+        );
+    }
     ui.info(&format!(
-        "test accuracy: {:.2}%  (report: {})",
+        "test accuracy: {:.2}%  peak memory {}  (report: {})",
         100.0 * summary.test_accuracy,
+        summary
+            .peak_rss_bytes
+            .map_or_else(|| "unknown".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
         dir.join("report.html").display()
     ));
     if summary.stopped == StopReason::Interrupted {
