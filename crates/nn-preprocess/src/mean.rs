@@ -200,7 +200,7 @@ impl Transform for FittedMean {
         let m: Array1<F> = self.mean_per_feature().into_iter().map(cast).collect();
         // `x - m` per element, as in `transform`.
         for mut row in x.rows_mut() {
-            row.zip_mut_with(&m, |v, &m| *v = *v - m);
+            row.zip_mut_with(&m, |v, &m| *v -= m);
         }
         Ok(())
     }

@@ -48,9 +48,6 @@ pub struct RunSummary {
     pub diagnosis: Option<String>,
     /// Wall-clock seconds.
     pub seconds: f64,
-    /// Peak resident memory of the process in bytes (Linux `VmHWM`; `None` elsewhere).
-    #[serde(default)]
-    pub peak_rss_bytes: Option<u64>,
     /// The test accuracy to stop at (`--target-accuracy`), if set.
     #[serde(default)]
     pub target_accuracy: Option<f64>,
@@ -643,12 +640,20 @@ pub fn train_prepared(
         test_loss: test_eval.loss,
         diagnosis: trainer.diagnosis().map(str::to_owned),
         seconds: data_seconds + t0.elapsed().as_secs_f64(),
-        peak_rss_bytes: report::peak_rss_bytes(),
         target_accuracy: target,
         target_epoch,
         time_to_target_seconds: time_to_target,
     };
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| CliError::Library(e.to_string()))?;
+    // summary.json also records the process's peak memory (not part of RunSummary: it differs
+    // between identical runs, which `nn search` results must not).
+    let mut value = serde_json::to_value(&summary).map_err(|e| CliError::Library(e.to_string()))?;
+    if let Some(o) = value.as_object_mut() {
+        o.insert(
+            "peak_rss_bytes".into(),
+            report::peak_rss_bytes().map_or(serde_json::Value::Null, Into::into),
+        );
+    }
+    let json = serde_json::to_vec_pretty(&value).map_err(|e| CliError::Library(e.to_string()))?;
     report::write_atomic(&run_dir.join(SUMMARY), &json)?;
     write_plots(
         run_dir,
@@ -943,8 +948,7 @@ pub fn run(args: &TrainArgs, threads: Option<usize>, ui: &Ui) -> Result<()> {
     ui.info(&format!(
         "test accuracy: {:.2}%  peak memory {}  (report: {})",
         100.0 * summary.test_accuracy,
-        summary
-            .peak_rss_bytes
+        report::peak_rss_bytes()
             .map_or_else(|| "unknown".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
         dir.join("report.html").display()
     ));
