@@ -894,7 +894,11 @@ fn distance(a: &[f32], b: &[f32]) -> f64 {
             *lane += d * d;
         }
     }
-    let tail: f64 = ra.iter().zip(rb).map(|(&x, &y)| f64::from(x - y).powi(2)).sum();
+    let tail: f64 = ra
+        .iter()
+        .zip(rb)
+        .map(|(&x, &y)| f64::from(x - y).powi(2))
+        .sum();
     (lanes.iter().sum::<f64>() + tail).sqrt()
 }
 
