@@ -50,5 +50,5 @@ pub use readers::cifar::{load_cifar10_dir, CIFAR10_CLASSES};
 pub use readers::idx::{load_idx_dir, IdxSet};
 pub use shape::{ImageShape, Layout};
 pub use stats::{Covariance, Moments, Scope};
-pub use transform::{write_atomic, Fit, PartialFit, Persist, Transform};
+pub use transform::{write_atomic, write_atomic_with, Fit, PartialFit, Persist, Transform};
 pub use whiten::{FittedWhitening, Whitening, WhiteningMethod};

@@ -298,6 +298,27 @@ impl<T: Serialize + DeserializeOwned> Persist for T {}
 /// # Errors
 /// [`PreprocessError::Io`] naming the file that failed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// As [`write_atomic`], with the contents streamed by `write` into a buffered writer over the
+/// temp file, so a large file (a JSON checkpoint, say) is never held in memory whole.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("nn-preprocess-doc-{}.txt", std::process::id()));
+/// nn_preprocess::write_atomic_with(&path, |w| writeln!(w, "{}", 42))?;
+/// assert_eq!(std::fs::read_to_string(&path)?, "42\n");
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`PreprocessError::Io`] naming the file that failed, with the error `write` returned; the
+/// temp file is removed and `path` is left as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| PreprocessError::Io { path: p, source }
@@ -312,8 +333,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
+        let f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+        write(&mut w).map_err(io(&tmp))?;
+        let f = w.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
         f.sync_all().map_err(io(&tmp))?;
         std::fs::rename(&tmp, path).map_err(io(path))?;
         // Make the rename itself durable; a failure here does not lose data, so it is ignored.
@@ -411,5 +434,31 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_failed_streamed_write_leaves_the_old_file_and_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("nn-preprocess-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.json");
+        write_atomic(&path, b"old").unwrap();
+        let e = write_atomic_with(&path, |w| {
+            w.write_all(b"half of the new")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&e, PreprocessError::Io { source, .. } if source.to_string() == "disk full"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        write_atomic_with(&path, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -276,7 +276,6 @@ impl Trainer {
             finished: self.finished,
             diagnosis: self.diagnosis.clone(),
         };
-        let json = serde_json::to_vec(&state).map_err(|e| bad(path, e.to_string()))?;
         let (net_next, best_file) = (next_path(path), best_path(path));
         let best_next = next_path(&best_file);
         // 1. The new files beside the old ones.
@@ -289,7 +288,13 @@ impl Trainer {
             }
         }
         // 2. Commit.
-        if !stage(&mut || Ok(nn_preprocess::write_atomic(&state_path(path), &json)?))? {
+        // Streamed: the JSON of the optimiser's moments is several times the network's size.
+        let write_state = || {
+            nn_preprocess::write_atomic_with(&state_path(path), |w| {
+                serde_json::to_writer(w, &state).map_err(std::io::Error::from)
+            })
+        };
+        if !stage(&mut || Ok(write_state()?))? {
             return Ok(());
         }
         // 3. Move the new files into place.

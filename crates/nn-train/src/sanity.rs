@@ -272,12 +272,13 @@ pub fn run_sanity<R: Rng + ?Sized>(
     let mut checks = Vec::with_capacity(4);
 
     // 1 and 2: the initial loss without and with a large L2 strength, through the training path.
+    // One probe serves every forward here (none of them updates a parameter), so the sanity
+    // checks hold at most two copies of the network at a time.
     let mut probe = net.clone();
     let scores = probe
         .forward_train(x.view(), &mut ChaCha8Rng::seed_from_u64(mask_seed))?
         .to_owned();
     let score_std = std_dev(scores.iter().map(|&s| f64::from(s)));
-    let mut probe = net.clone();
     let plain = probe.forward_backward(
         x.view(),
         Targets::Classes(&y),
@@ -316,7 +317,6 @@ pub fn run_sanity<R: Rng + ?Sized>(
         ),
     });
 
-    let mut probe = net.clone();
     let reg = probe.forward_backward(
         x.view(),
         Targets::Classes(&y),
@@ -347,6 +347,7 @@ pub fn run_sanity<R: Rng + ?Sized>(
         ),
     });
 
+    drop(probe);
     checks.push(overfit(train, data, config, net.clone(), rng)?);
     checks.push(gradient_check(train, data, config, &net, rng)?);
     Ok(SanityReport { checks })
@@ -506,13 +507,10 @@ fn gradient_check<R: Rng + ?Sized>(
 /// An `f64` network with the same spec and the same trainable parameters as `net` (BatchNorm's
 /// running statistics are left at their initial values; training-mode forwards do not read them).
 fn to_f64_network(net: &Network<f32>) -> Result<Network<f64>> {
-    let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut values: BTreeMap<String, Vec<f32>> = BTreeMap::new();
     net.visit_tensors(|t| {
         if t.kind.is_trainable() {
-            values.insert(
-                t.name.to_string(),
-                t.value.iter().map(|&v| f64::from(v)).collect(),
-            );
+            values.insert(t.name.to_string(), t.value.iter().copied().collect());
         }
     });
     let mut out = Network::<f64>::from_spec(net.spec(), &mut ChaCha8Rng::seed_from_u64(0))?;
@@ -520,7 +518,10 @@ fn to_f64_network(net: &Network<f32>) -> Result<Network<f64>> {
     out.visit_params_mut(|p| match values.get(p.name) {
         Some(v) if v.len() == p.value.len() => {
             let mut value = p.value;
-            value.iter_mut().zip(v).for_each(|(w, &s)| *w = s);
+            value
+                .iter_mut()
+                .zip(v)
+                .for_each(|(w, &s)| *w = f64::from(s));
         }
         _ => missing = Some(p.name.to_string()),
     });
