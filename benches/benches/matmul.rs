@@ -1,6 +1,7 @@
 //! GEMM benches (`nn_core::matmul`): the MLP's forward and backward shapes and 1024³, with 1 and
 //! 2 threads, against `ndarray`'s `dot` (the `matrixmultiply` crate) measured in the same run, and
-//! the machine's f32 FMA peak (`gemm/peak_fma`), so every row can be read as a fraction of peak.
+//! the machine's f32 FMA peak (`gemm/peak_fma`), so every row can be read as a fraction of peak,
+//! and the core clock the run saw (`gemm/clock`: dependent adds per second, one per cycle).
 //!
 //! Ids: `gemm/<impl>/<product>_<M>x<K>x<N>/t<threads>`, throughput `2·M·K·N` flops. `<product>`
 //! is `xw` (`X·W`), `xtdy` (`Xᵀ·dY`, the weight gradient, `A` a transposed view) or `dywt`
@@ -224,6 +225,14 @@ fn bench_peak(c: &mut Criterion) {
             bench.iter(|| unsafe { peak::fma_avx2(black_box(ITERS)) })
         });
     }
+    #[cfg(target_arch = "x86_64")]
+    {
+        // Throughput in adds, one per cycle: the rate is the clock the FMA rows ran at.
+        g.throughput(Throughput::Elements(peak::ADDS_PER_ROUND * ITERS * 16));
+        g.bench_function(BenchmarkId::new("clock", "add_chain/t1"), |bench| {
+            bench.iter(|| peak::add_chain(black_box(ITERS * 16)))
+        });
+    }
     g.finish();
 }
 
@@ -231,6 +240,28 @@ fn bench_peak(c: &mut Criterion) {
 #[allow(clippy::incompatible_msrv)] // AVX-512 intrinsics are stable since Rust 1.89; we build with 1.95.
 mod peak {
     use std::arch::x86_64::*;
+
+    /// Adds in one round of [`add_chain`].
+    pub const ADDS_PER_ROUND: u64 = 10;
+
+    /// `iters` rounds of dependent integer adds. Every x86-64 core retires one add of a chain per
+    /// cycle (latency 1), and the loop counter runs beside the chain, so adds per second is the
+    /// core clock as the FMA loops see it, turbo included (the OS's `cpu MHz` is not).
+    pub fn add_chain(iters: u64) -> u64 {
+        let mut x = 0u64;
+        for _ in 0..iters {
+            // SAFETY: register-only arithmetic on `x`.
+            unsafe {
+                std::arch::asm!(
+                    "add {0}, 1", "add {0}, 1", "add {0}, 1", "add {0}, 1", "add {0}, 1",
+                    "add {0}, 1", "add {0}, 1", "add {0}, 1", "add {0}, 1", "add {0}, 1",
+                    inout(reg) x,
+                    options(nomem, nostack),
+                );
+            }
+        }
+        x
+    }
 
     /// 12 accumulator chains (more than FMA latency × throughput), `iters` rounds; returns a
     /// value depending on every chain so nothing is optimised away.

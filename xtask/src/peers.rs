@@ -7,8 +7,9 @@
 //! libraries read their thread count once, at load. The scripts print JSON lines (see
 //! `benches/peers/peerlib.py`); rows pair on `(group, name, size, threads)`. Ratios are speed
 //! ratios, peer time over our time, so above 1 means we are faster. The "bound" column sets GEMM
-//! against the theoretical f32 FMA peak of the cores in use and element-wise work against the copy
-//! measured in the same run.
+//! against the theoretical f32 FMA peak of the cores in use (at the clock the run's `gemm/clock`
+//! row measured, when the filter kept it) and element-wise work against the copy measured in the
+//! same run.
 
 use crate::bench::{format_time, Row};
 use crate::project_root;
@@ -181,6 +182,7 @@ fn run_scripts(keys: &BTreeSet<Key>) -> (Vec<PeerRow>, Vec<String>) {
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Unit {
     Samples,
+    Hertz,
     Flops,
     Bytes,
     Elements,
@@ -190,6 +192,8 @@ fn unit_of(row: &Row) -> Unit {
     let kind = row.throughput.as_ref().map_or("", |t| t.0.as_str());
     if kind == "bytes" {
         Unit::Bytes
+    } else if row.function == "clock" {
+        Unit::Hertz
     } else if row.group.contains("gemm") || row.group.contains("matmul") {
         Unit::Flops
     } else if row.group == "step" || row.group == "epoch" {
@@ -202,6 +206,7 @@ fn unit_of(row: &Row) -> Unit {
 fn format_rate(rate: f64, unit: Unit) -> String {
     match unit {
         Unit::Samples => format!("{:.1} K samples/s", rate / 1e3),
+        Unit::Hertz => format!("{:.0} MHz", rate / 1e6),
         Unit::Flops => format!("{:.1} GFLOP/s", rate / 1e9),
         Unit::Bytes => format!("{:.2} GB/s", rate / 1e9),
         Unit::Elements => format!("{:.2} Melem/s", rate / 1e6),
@@ -214,10 +219,12 @@ pub(crate) struct Machine {
     /// The clock in MHz and where it came from.
     mhz: f64,
     source: &'static str,
-    /// f32 lanes per FMA instruction (16 with AVX-512, 8 with AVX2).
+    /// f32 lanes of one FMA pipe (16 for a 512-bit pipe, 8 for a 256-bit one).
     lanes: f64,
-    /// FMA instructions issued per cycle and core (an assumption, checked against `peak_fma`).
+    /// FMA pipes per core.
     fma_units: f64,
+    /// Why `lanes` and `fma_units` are what they are for this CPU.
+    why: &'static str,
 }
 
 impl Machine {
@@ -225,38 +232,64 @@ impl Machine {
     fn peak_per_core(&self) -> f64 {
         self.fma_units * self.lanes * 2.0 * self.mhz * 1e6
     }
+
+    /// The same machine at the clock this run measured (`gemm/clock`), when it has that row: the
+    /// OS's figure is the nominal clock, and cores run above it under turbo.
+    fn at_measured_clock(&self, rows: &[Row]) -> Machine {
+        let clock = rows
+            .iter()
+            .find(|r| r.group == "gemm" && r.function == "clock")
+            .and_then(rate);
+        match clock {
+            Some(hz) => Machine {
+                mhz: hz / 1e6,
+                source: "measured in this run by `gemm/clock`, a chain of dependent adds",
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
 }
 
 /// Reads the clock (lscpu's `CPU max MHz` when it has one, else `/proc/cpuinfo`'s first `cpu MHz`)
-/// and the vector width from the CPU flags.
+/// and the FMA pipes from the vendor, family and flags.
 fn detect_machine(cpuinfo: &str, lscpu: &str) -> Option<Machine> {
-    let field = |text: &str, name: &str| -> Option<f64> {
+    let field = |text: &str, name: &str| -> Option<String> {
         text.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            (k.trim() == name).then(|| v.trim().parse().ok()).flatten()
+            (k.trim() == name).then(|| v.trim().to_string())
         })
     };
-    let (mhz, source) = match field(lscpu, "CPU max MHz") {
+    let number = |text: &str, name: &str| field(text, name)?.parse::<f64>().ok();
+    let (mhz, source) = match number(lscpu, "CPU max MHz") {
         Some(m) if m > 0.0 => (m, "lscpu `CPU max MHz`"),
-        _ => (field(cpuinfo, "cpu MHz")?, "/proc/cpuinfo `cpu MHz`"),
+        _ => (number(cpuinfo, "cpu MHz")?, "/proc/cpuinfo `cpu MHz`"),
     };
-    let flags = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("flags"))
-        .unwrap_or("");
+    let flags = field(cpuinfo, "flags").unwrap_or_default();
     let has = |f: &str| flags.split_whitespace().any(|x| x == f);
-    let lanes = if has("avx512f") {
-        16.0
+    let amd = field(cpuinfo, "vendor_id").as_deref() == Some("AuthenticAMD");
+    let family = number(cpuinfo, "cpu family").unwrap_or(0.0);
+    let (lanes, why) = if has("avx512f") && amd && family < 26.0 {
+        (
+            8.0,
+            "AMD Zen 4 (family 25) runs each AVX-512 FMA as two halves on its two 256-bit pipes",
+        )
+    } else if has("avx512f") {
+        (
+            16.0,
+            "two 512-bit FMA pipes (Intel server cores, AMD Zen 5)",
+        )
     } else if has("avx2") && has("fma") {
-        8.0
+        (8.0, "two 256-bit FMA pipes (AVX2)")
     } else {
-        4.0
+        (4.0, "two 128-bit pipes (SSE)")
     };
     Some(Machine {
         mhz,
         source,
         lanes,
         fma_units: 2.0,
+        why,
     })
 }
 
@@ -284,7 +317,7 @@ fn bound(row: &Row, rows: &[Row], peers: &[PeerRow], m: Option<&Machine>) -> Str
     };
     let threads = split_value(&row.value).map_or(1, |(_, t)| t) as f64;
     match unit_of(row) {
-        Unit::Flops if !row.function.starts_with("peak") => m.map_or("-".into(), |m| {
+        Unit::Flops => m.map_or("-".into(), |m| {
             format!(
                 "{:.0}% of peak",
                 100.0 * mine / (m.peak_per_core() * threads)
@@ -379,13 +412,12 @@ fn render(rows: &[Row], peers: &[PeerRow], notes: &[String], m: Option<&Machine>
         let core = m.peak_per_core() / 1e9;
         let _ = write!(
             s,
-            "GEMM bound: theoretical f32 peak = {} FMA units × {} lanes × 2 flops × {:.0} MHz ({}) \
-             = {core:.1} GFLOP/s per core, times the threads (one core each). The FMA unit count is \
-             an assumption",
-            m.fma_units, m.lanes, m.mhz, m.source
+            "GEMM bound: theoretical f32 peak = {} FMA pipes × {} lanes × 2 flops × {:.0} MHz ({}) \
+             = {core:.1} GFLOP/s per core, times the threads (one core each); pipes and lanes: {}",
+            m.fma_units, m.lanes, m.mhz, m.source, m.why
         );
-        // Check the assumption against this run's register-only FMA loops (benches/matmul.rs).
-        for (width, lanes) in [("avx512", 16.0), ("avx2", 8.0)] {
+        // Check the pipes and lanes against this run's register-only FMA loops (benches/matmul.rs).
+        for width in ["avx512", "avx2"] {
             let measured = rows
                 .iter()
                 .find(|r| {
@@ -393,16 +425,17 @@ fn render(rows: &[Row], peers: &[PeerRow], notes: &[String], m: Option<&Machine>
                 })
                 .and_then(rate);
             if let Some(p) = measured {
-                let per_cycle = p / (lanes * 2.0 * m.mhz * 1e6);
+                let per_cycle = p / (m.mhz * 1e6);
                 let _ = write!(
                     s,
-                    "; this run's `peak_fma/{width}` reached {:.1} GFLOP/s on one core, {per_cycle:.2} \
-                     {lanes}-lane FMAs per cycle at that clock",
-                    p / 1e9
+                    "; this run's `peak_fma/{width}` reached {:.1} GFLOP/s on one core, {per_cycle:.1} \
+                     flops per cycle at that clock ({:.0}% of the theoretical peak)",
+                    p / 1e9,
+                    100.0 * p / m.peak_per_core()
                 );
-                if per_cycle > m.fma_units * 1.05 {
-                    s += " (more than the assumed units allow: the core runs above the detected \
-                          clock, so the peak is understated and the percentages overstated)";
+                if p > m.peak_per_core() * 1.05 {
+                    s += " (above the theoretical peak: the core runs above that clock, so the \
+                          percentages are overstated)";
                 }
             }
         }
@@ -489,7 +522,8 @@ pub(crate) fn table(rows: &mut [Row]) -> String {
             unpaired.len()
         ));
     }
-    render(rows, &peers, &notes, machine().as_ref())
+    let m = machine().map(|m| m.at_measured_clock(rows));
+    render(rows, &peers, &notes, m.as_ref())
 }
 
 #[cfg(test)]
@@ -618,18 +652,37 @@ mod tests {
     }
 
     #[test]
-    fn clock_and_width_are_detected() {
-        let cpuinfo = "processor\t: 0\ncpu MHz\t\t: 2596.142\nflags\t\t: fpu avx2 fma avx512f\n";
-        let m = detect_machine(cpuinfo, "Architecture: x86_64\n");
+    fn clock_and_fma_pipes_are_detected() {
+        let intel = "vendor_id\t: GenuineIntel\ncpu family\t: 6\ncpu MHz\t\t: 2596.142\n\
+                     flags\t\t: fpu avx2 fma avx512f\n";
+        let m = detect_machine(intel, "Architecture: x86_64\n");
         assert_eq!(m.as_ref().map(|m| (m.mhz, m.lanes)), Some((2596.142, 16.0)));
-        // 2 units × 16 lanes × 2 flops × 2596.142 MHz = 166.153 GFLOP/s.
+        // 2 pipes × 16 lanes × 2 flops × 2596.142 MHz = 166.153 GFLOP/s.
         let peak = m.map_or(0.0, |m| m.peak_per_core());
         assert!((peak - 166.153e9).abs() < 1e6, "{peak}");
-        let with_max = detect_machine(cpuinfo, "CPU max MHz:  3700.0000\n");
+        let with_max = detect_machine(intel, "CPU max MHz:  3700.0000\n");
         assert_eq!(with_max.map(|m| m.mhz), Some(3700.0));
+        // Zen 4 (this project's machine): AVX-512 on 256-bit pipes.
+        let zen4 = intel
+            .replace("GenuineIntel", "AuthenticAMD")
+            .replace(": 6", ": 25");
+        assert_eq!(detect_machine(&zen4, "").map(|m| m.lanes), Some(8.0));
+        let zen5 = zen4.replace(": 25", ": 26");
+        assert_eq!(detect_machine(&zen5, "").map(|m| m.lanes), Some(16.0));
         let avx2 = detect_machine("cpu MHz : 3000\nflags : avx2 fma\n", "");
         assert_eq!(avx2.map(|m| m.lanes), Some(8.0));
         assert_eq!(detect_machine("", ""), None);
+    }
+
+    #[test]
+    fn a_measured_clock_replaces_the_nominal_one() {
+        let m = detect_machine("cpu MHz : 2600\nflags : avx2 fma\n", "").unwrap();
+        assert_eq!(m.at_measured_clock(&[]).mhz, 2600.0);
+        // 3.45e9 adds in one second: 3450 MHz.
+        let clock = row("gemm", "clock", "add_chain/t1", 1e9, ("elements", 3.45e9));
+        let at = m.at_measured_clock(&[clock]);
+        assert!((at.mhz - 3450.0).abs() < 1e-6, "{}", at.mhz);
+        assert!(at.source.contains("measured"), "{}", at.source);
     }
 
     #[test]
@@ -648,8 +701,8 @@ mod tests {
             ),
             // 100 GFLOP/s on 2 threads against 2 × 100 GFLOP/s: 50% of peak.
             row("gemm", "ours", "xw_1x1x1/t2", 1e9, ("elements", 100e9)),
-            // 80 GFLOP/s of 8-lane FMAs at 3125 MHz is 1.6 per cycle, more than the 1 unit assumed.
-            row("gemm", "peak_fma", "avx2/t1", 1e9, ("elements", 80e9)),
+            // 120 GFLOP/s at 3125 MHz is 38.4 flops per cycle, above the 32 of 1 pipe × 16 lanes.
+            row("gemm", "peak_fma", "avx2/t1", 1e9, ("elements", 120e9)),
         ];
         let peer = |p: &str, key: (&str, &str, &str, usize), s: f64| PeerRow {
             peer: p.into(),
@@ -668,6 +721,7 @@ mod tests {
             source: "test",
             lanes: 16.0,
             fma_units: 1.0,
+            why: "test",
         };
         let mut with_copy = peers.clone();
         // A peer copy twice as fast as ours halves the element-wise bound.
@@ -692,9 +746,9 @@ mod tests {
         );
         assert!(t.contains("above 1: we are faster"));
         assert!(t.contains("Peers: note."));
-        assert!(t.contains("1.60 8-lane FMAs per cycle"), "{t}");
-        assert!(t.contains("runs above the detected clock"), "{t}");
+        assert!(t.contains("38.4 flops per cycle"), "{t}");
+        assert!(t.contains("above the theoretical peak"), "{t}");
         let peak = line("gemm/peak_fma/avx2").unwrap_or_default();
-        assert!(peak.ends_with("| - |"), "{peak}");
+        assert!(peak.ends_with("| 120% of peak |"), "{peak}");
     }
 }
