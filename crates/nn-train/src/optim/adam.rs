@@ -1,6 +1,7 @@
 //! Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019).
 
-use super::{check_step, lit, zip_apply, UpdateRule};
+use super::adam_f32::{self, as_f32, as_f32_mut, AdamStep};
+use super::{check_step, lit, parallel, zip_apply, UpdateRule};
 use crate::error::{check_len, check_non_negative, check_positive, check_unit_half_open, Result};
 use ndarray::{ArrayView1, ArrayViewMut1, NdFloat, Zip};
 use serde::{Deserialize, Serialize};
@@ -224,6 +225,29 @@ impl<F: NdFloat> UpdateRule<F> for Adam<F> {
             WeightDecay::L2 => (self.weight_decay, F::one()),
             WeightDecay::Decoupled => (F::zero(), F::one() - lr * self.weight_decay),
         };
+        let mut param = param;
+        if let (Some(p), Some(g), Some(m), Some(v)) = (
+            param.as_slice_mut().and_then(as_f32_mut),
+            grad.as_slice().and_then(as_f32),
+            as_f32_mut(&mut state.m),
+            as_f32_mut(&mut state.v),
+        ) {
+            let f = |x: F| x.to_f32().unwrap_or(f32::NAN); // exact: F is f32 here
+            let k = AdamStep {
+                l2: f(l2),
+                shrink: f(shrink),
+                b1: f(b1),
+                b2: f(b2),
+                c1: f(c1),
+                c2: f(c2),
+                inv_bc1: f(inv_bc1),
+                inv_bc2: f(inv_bc2),
+                lr: f(lr),
+                eps: f(eps),
+            };
+            adam_f32::update(&k, p, g, m, v, parallel(len));
+            return Ok(());
+        }
         let m = ArrayViewMut1::from(&mut state.m[..]);
         let v = ArrayViewMut1::from(&mut state.v[..]);
         zip_apply!(

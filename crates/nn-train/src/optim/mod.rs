@@ -19,6 +19,7 @@
 
 mod adagrad;
 mod adam;
+mod adam_f32;
 mod clip;
 mod optimizer;
 mod rmsprop;
