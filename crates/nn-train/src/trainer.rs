@@ -171,7 +171,9 @@ pub(crate) struct Best {
 
 /// The state to go back to when an epoch is abandoned (divergence or interrupt).
 struct Snapshot {
-    net: Network<f32>,
+    /// The network as safetensors bytes (parameters and running statistics, bit-exact): a third
+    /// of a clone, which would copy the gradients and step buffers too.
+    net: Vec<u8>,
     opt: Optimizer<f32>,
     ema: Option<Ema<f32>>,
     step: u64,
@@ -462,7 +464,7 @@ impl Trainer {
         let e = self.epoch + 1;
         let seed = self.config.seed;
         let snapshot = Snapshot {
-            net: self.net.clone(),
+            net: self.net.to_safetensors()?,
             opt: self.opt.clone(),
             ema: self.ema.clone(),
             step: self.step,
@@ -508,7 +510,7 @@ impl Trainer {
                 Ok(out) => out,
                 Err(e) => {
                     // Never leave a half-trained epoch behind.
-                    self.restore(snapshot);
+                    self.restore(snapshot)?;
                     return Err(e);
                 }
             };
@@ -519,7 +521,7 @@ impl Trainer {
                     let acts = match activation_stats(&self.net, monitor_x) {
                         Ok(a) => a,
                         Err(e) => {
-                            self.restore(snapshot);
+                            self.restore(snapshot)?;
                             return Err(e);
                         }
                     };
@@ -543,7 +545,7 @@ impl Trainer {
             };
             if let Some(d) = out.diverged {
                 let _ = obs.on_step(&m);
-                self.restore(snapshot);
+                self.restore(snapshot)?;
                 self.finished = Some(StopReason::Diverged);
                 self.diagnosis = Some(format!(
                     "{d}; parameters restored to {}",
@@ -560,7 +562,7 @@ impl Trainer {
             correct += out.correct;
             seen += rows;
             if obs.on_step(&m) == Control::Stop {
-                self.restore(snapshot);
+                self.restore(snapshot)?;
                 return Ok(Some(StopReason::Interrupted));
             }
         }
@@ -664,12 +666,13 @@ impl Trainer {
         Ok(None)
     }
 
-    fn restore(&mut self, s: Snapshot) {
-        self.net = s.net;
+    fn restore(&mut self, s: Snapshot) -> Result<()> {
+        self.net = Network::from_safetensors(&s.net)?;
         self.opt = s.opt;
         self.ema = s.ema;
         self.step = s.step;
         self.initial_loss = s.initial_loss;
+        Ok(())
     }
 
     /// One step: forward, loss, divergence check, backward, L2, clipping, update, EMA, monitoring.
