@@ -217,35 +217,31 @@ impl<F: NdFloat> UpdateRule<F> for Adam<F> {
         let t = state.step as f64;
         let bc1 = 1.0 - self.beta1.powf(t);
         let bc2 = 1.0 - self.beta2.powf(t);
-        let (b1, b2): (F, F) = (lit(self.beta1), lit(self.beta2));
-        let (c1, c2): (F, F) = (lit(1.0 - self.beta1), lit(1.0 - self.beta2));
-        let (inv_bc1, inv_bc2): (F, F) = (lit(1.0 / bc1), lit(1.0 / bc2));
-        let eps = self.eps;
         let (l2, shrink) = match self.mode {
             WeightDecay::L2 => (self.weight_decay, F::one()),
             WeightDecay::Decoupled => (F::zero(), F::one() - lr * self.weight_decay),
         };
+        let k = AdamStep {
+            l2,
+            shrink,
+            b1: lit(self.beta1),
+            b2: lit(self.beta2),
+            c1: lit(1.0 - self.beta1),
+            c2: lit(1.0 - self.beta2),
+            inv_bc1: lit(1.0 / bc1),
+            inv_bc2: lit(1.0 / bc2),
+            lr,
+            eps: self.eps,
+        };
         let mut param = param;
-        if let (Some(p), Some(g), Some(m), Some(v)) = (
+        if let (Some(k32), Some(p), Some(g), Some(m), Some(v)) = (
+            k.as_f32(),
             param.as_slice_mut().and_then(as_f32_mut),
             grad.as_slice().and_then(as_f32),
             as_f32_mut(&mut state.m),
             as_f32_mut(&mut state.v),
         ) {
-            let f = |x: F| x.to_f32().unwrap_or(f32::NAN); // exact: F is f32 here
-            let k = AdamStep {
-                l2: f(l2),
-                shrink: f(shrink),
-                b1: f(b1),
-                b2: f(b2),
-                c1: f(c1),
-                c2: f(c2),
-                inv_bc1: f(inv_bc1),
-                inv_bc2: f(inv_bc2),
-                lr: f(lr),
-                eps: f(eps),
-            };
-            adam_f32::update(&k, p, g, m, v, parallel(len));
+            adam_f32::update(&k32, p, g, m, v, parallel(len));
             return Ok(());
         }
         let m = ArrayViewMut1::from(&mut state.m[..]);
@@ -253,15 +249,7 @@ impl<F: NdFloat> UpdateRule<F> for Adam<F> {
         zip_apply!(
             len,
             Zip::from(param).and(grad).and(m).and(v),
-            |p: &mut F, &g: &F, m: &mut F, v: &mut F| {
-                let g = g + l2 * *p;
-                *p *= shrink;
-                *m = b1 * *m + c1 * g;
-                *v = b2 * *v + c2 * g * g;
-                let m_hat = *m * inv_bc1;
-                let v_hat = *v * inv_bc2;
-                *p -= lr * m_hat / (v_hat.sqrt() + eps);
-            }
+            |p: &mut F, &g: &F, m: &mut F, v: &mut F| k.scalar(p, g, m, v)
         );
         Ok(())
     }

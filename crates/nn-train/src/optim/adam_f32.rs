@@ -1,8 +1,9 @@
-//! The `f32` Adam update over contiguous slices, with AVX-512 when the CPU has it.
+//! The Adam update of one element ([`AdamStep::scalar`]), and its `f32` fast path over contiguous
+//! slices, with AVX-512 when the CPU has it.
 //!
-//! The generic rule in `adam.rs` goes through an ndarray `Zip` of four arrays, which the baseline
-//! x86-64 build runs at about 3 cycles per parameter; this path does the same operations in the
-//! same order (a multiply and an add where the scalar code multiplies and adds, never a fused
+//! The generic path in `adam.rs` applies `AdamStep::scalar` through an ndarray `Zip` of four
+//! arrays, which the baseline x86-64 build runs at about 3 cycles per parameter; the fast path does
+//! the same operations in the same order (a multiply and an add where the scalar code multiplies and adds, never a fused
 //! multiply-add; IEEE square root and division), so it gives the same bits, 16 lanes at a time.
 
 use ndarray::NdFloat;
@@ -23,25 +24,25 @@ pub(crate) fn as_f32_mut<F: NdFloat>(s: &mut [F]) -> Option<&mut [f32]> {
         .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<f32>(), s.len()) })
 }
 
-/// Every constant of one Adam step, already in `f32`.
+/// Every constant of one Adam step, in the parameters' float type.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AdamStep {
-    pub l2: f32,
-    pub shrink: f32,
-    pub b1: f32,
-    pub b2: f32,
-    pub c1: f32,
-    pub c2: f32,
-    pub inv_bc1: f32,
-    pub inv_bc2: f32,
-    pub lr: f32,
-    pub eps: f32,
+pub(crate) struct AdamStep<F> {
+    pub l2: F,
+    pub shrink: F,
+    pub b1: F,
+    pub b2: F,
+    pub c1: F,
+    pub c2: F,
+    pub inv_bc1: F,
+    pub inv_bc2: F,
+    pub lr: F,
+    pub eps: F,
 }
 
-impl AdamStep {
-    /// One parameter: the definition every other path must match bit for bit.
+impl<F: NdFloat> AdamStep<F> {
+    /// One parameter: the definition of the rule, which every other path matches bit for bit.
     #[inline(always)]
-    pub fn scalar(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
+    pub fn scalar(&self, p: &mut F, g: F, m: &mut F, v: &mut F) {
         let g = g + self.l2 * *p;
         *p *= self.shrink;
         *m = self.b1 * *m + self.c1 * g;
@@ -49,6 +50,23 @@ impl AdamStep {
         let m_hat = *m * self.inv_bc1;
         let v_hat = *v * self.inv_bc2;
         *p -= self.lr * m_hat / (v_hat.sqrt() + self.eps);
+    }
+
+    /// The same constants as `f32` when `F` is `f32` (exact), else `None`.
+    pub fn as_f32(&self) -> Option<AdamStep<f32>> {
+        let f = |x: F| x.to_f32().unwrap_or(f32::NAN);
+        (TypeId::of::<F>() == TypeId::of::<f32>()).then(|| AdamStep {
+            l2: f(self.l2),
+            shrink: f(self.shrink),
+            b1: f(self.b1),
+            b2: f(self.b2),
+            c1: f(self.c1),
+            c2: f(self.c2),
+            inv_bc1: f(self.inv_bc1),
+            inv_bc2: f(self.inv_bc2),
+            lr: f(self.lr),
+            eps: f(self.eps),
+        })
     }
 }
 
@@ -60,7 +78,7 @@ const CHUNK: usize = 1 << 14;
 /// # Panics
 /// If the four slices differ in length (the caller checked them).
 pub(crate) fn update(
-    k: &AdamStep,
+    k: &AdamStep<f32>,
     p: &mut [f32],
     g: &[f32],
     m: &mut [f32],
@@ -78,7 +96,7 @@ pub(crate) fn update(
     }
 }
 
-fn update_serial(k: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+fn update_serial(k: &AdamStep<f32>, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F was detected just above; the slices have equal lengths (asserted by
@@ -95,7 +113,7 @@ fn update_serial(k: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::incompatible_msrv)] // AVX-512 intrinsics are stable since Rust 1.89; we build with 1.95.
-unsafe fn avx512(k: &AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+unsafe fn avx512(k: &AdamStep<f32>, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
     use std::arch::x86_64::*;
     let n = p.len();
     let lanes = n - n % 16;
@@ -141,7 +159,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn step(l2: f32, shrink: f32, t: i32) -> AdamStep {
+    fn step(l2: f32, shrink: f32, t: i32) -> AdamStep<f32> {
         AdamStep {
             l2,
             shrink,
