@@ -125,8 +125,11 @@ fn check<F: NdFloat>(
     }
 }
 
-/// Shapes around the tile sizes (12×32, 6×16, 12×16, 6×8), the reduction block (256) and empties.
-const SHAPES: [(usize, usize, usize); 14] = [
+/// Shapes around the tile sizes (12×32, 6×16, 12×16, 6×8), the reduction block (256) and empties,
+/// and the short-side paths: at most ten columns (the AVX-512 `f32` row-by-column kernel, with
+/// and without a partial step of 16), at most a tile of rows (the short path, also past one
+/// reduction block and with a partial column panel).
+const SHAPES: [(usize, usize, usize); 19] = [
     (1, 1, 1),
     (7, 13, 5),
     (3, 0, 4),
@@ -141,6 +144,11 @@ const SHAPES: [(usize, usize, usize); 14] = [
     (1, 100, 70),
     (70, 100, 1),
     (37, 513, 17),
+    (33, 70, 10),
+    (3, 9, 2),
+    (9, 300, 100),
+    (5, 800, 40),
+    (100, 17, 12),
 ];
 
 fn all_kernels_all_shapes<F: NdFloat>(seed: u64) {
@@ -267,6 +275,9 @@ fn parallel_equals_serial<F: NdFloat>(seed: u64) {
         (128, 512, 784),
         (300, 200, 150),
         (256, 256, 10),
+        (1000, 300, 10),
+        (10, 1000, 300),
+        (300, 1000, 10),
     ] {
         for layouts in [
             (Layout::Rows, Layout::Rows, Layout::Rows),

@@ -15,6 +15,8 @@ use std::cell::RefCell;
 use ndarray::NdFloat;
 use rayon::prelude::*;
 
+use super::skinny;
+
 /// A register-tile micro-kernel and its blocking parameters.
 pub(crate) trait Micro {
     /// Element type.
@@ -68,12 +70,58 @@ pub(crate) trait Micro {
         beta: Self::T,
     );
 
+    /// As [`Micro::kernel`] for the first `rows ≤ MR` rows only (only those rows of `A` are
+    /// read), reading `A` in place as [`Micro::kernel_strided`] does and `B` in place too: step
+    /// `k` of `B` is the `NR` contiguous values at `b + k·rs_b` (a packed panel has `rs_b = NR`).
+    ///
+    /// # Safety
+    /// As [`Micro::kernel_strided`], with `B` readable at those offsets.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_short(
+        kc: usize,
+        a: *const Self::T,
+        rs_a: isize,
+        cs_a: isize,
+        b: *const Self::T,
+        rs_b: isize,
+        c: *mut Self::T,
+        rs_c: isize,
+        rows: usize,
+        alpha: Self::T,
+        beta: Self::T,
+    );
+
+    /// The row-by-column kernel for outputs of at most [`Dot::cols`] columns, if this kernel set
+    /// has one.
+    const DOT: Option<Dot<Self::T>> = None;
+
     /// [`pack`] compiled with the kernel's instruction set (wider copies).
     ///
     /// # Safety
     /// As [`pack`], and the CPU supports the kernel's instructions.
     unsafe fn pack(dst: &mut [Self::T], src: Mat<Self::T>, rows: usize, kc: usize, width: usize);
 }
+
+/// A row-by-column kernel: `C[i, j] ← α·Σ_k A[i, k]·Bᵀ[j, k] + β·C[i, j]` with the reduction
+/// in the vector lanes, for products whose output has a few columns (the output layer).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dot<T> {
+    /// Reduction steps per vector: the packed `Bᵀ` rows are zero-padded to a multiple of it.
+    pub(crate) lanes: usize,
+    /// Most rows of `C` per call.
+    pub(crate) rows: usize,
+    /// Most columns of `C` per call.
+    pub(crate) cols: usize,
+    /// The kernel.
+    pub(crate) run: DotFn<T>,
+}
+
+/// [`Dot::run`]`(k, a, rs_a, rows, bt, ld, cols, c, rs_c, cs_c, α, β)` computes rows `0..rows`
+/// (`rows ≤ Dot::rows`) and columns `0..cols` (`cols ≤ Dot::cols`) of `C` from `k` contiguous values per
+/// row of `A` (row stride `rs_a`) and per row of the packed `Bᵀ` (row stride `ld`, zero-padded
+/// to `ld`, a multiple of [`Dot::lanes`]); `C[i, j]` is at `c + i·rs_c + j·cs_c`.
+pub(crate) type DotFn<T> =
+    unsafe fn(usize, *const T, isize, usize, *const T, usize, usize, *mut T, isize, isize, T, T);
 
 /// A strided matrix by raw pointer (a view whose lifetime the caller guarantees).
 #[derive(Debug)]
@@ -125,7 +173,7 @@ impl<T> Mat<T> {
     ///
     /// # Safety
     /// The block lies inside `self` and is not empty.
-    unsafe fn block(self, r0: usize, rows: usize, c0: usize, cols: usize) -> Self {
+    pub(super) unsafe fn block(self, r0: usize, rows: usize, c0: usize, cols: usize) -> Self {
         // SAFETY: forwarded to the caller.
         Mat {
             ptr: unsafe { self.at(r0, c0) },
@@ -138,17 +186,17 @@ impl<T> Mat<T> {
 }
 
 /// `0` of a float type.
-fn zero<T: NdFloat>() -> T {
+pub(super) fn zero<T: NdFloat>() -> T {
     T::zero()
 }
 
 /// `1` of a float type.
-fn one<T: NdFloat>() -> T {
+pub(super) fn one<T: NdFloat>() -> T {
     T::one()
 }
 
 /// `ceil(x / y) · y`.
-fn round_up(x: usize, y: usize) -> usize {
+pub(super) fn round_up(x: usize, y: usize) -> usize {
     x.div_ceil(y) * y
 }
 
@@ -172,12 +220,12 @@ pub(crate) unsafe fn gemm<K: Micro>(
     beta: K::T,
     c: Mat<K::T>,
 ) {
-    let (a, b, c) = orient::<K>(a, b, c);
+    let (path, (a, b, c)) = plan::<K>(a, b, c);
     let (m, n, k) = (c.rows, c.cols, a.cols);
     let (gm, gn) = grid::<K>(m, n, k, rayon::current_num_threads());
     if gm * gn == 1 {
         // SAFETY: forwarded contract.
-        unsafe { serial::<K>(alpha, a, b, beta, c) };
+        unsafe { run::<K>(path, alpha, a, b, beta, c) };
         return;
     }
     let (mp, np) = (m.div_ceil(K::MR), n.div_ceil(K::NR));
@@ -191,7 +239,8 @@ pub(crate) unsafe fn gemm<K: Micro>(
         // SAFETY: the grid's rectangles are disjoint, non-empty and inside `C`; the rows of `A` and
         // the columns of `B` they need are inside those matrices.
         unsafe {
-            serial::<K>(
+            run::<K>(
+                path,
                 alpha,
                 a.block(r0, r1 - r0, 0, k),
                 b.block(0, k, c0, c1 - c0),
@@ -205,29 +254,80 @@ pub(crate) unsafe fn gemm<K: Micro>(
 /// `(A, B, C)` of one product.
 type Operands<T> = (Mat<T>, Mat<T>, Mat<T>);
 
-/// Chooses between computing `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` (both free: only strides change).
+/// How a product is computed. Decided once per call, before the output is split between threads,
+/// so every element of `C` goes through the same operations whatever the thread count.
+#[derive(Debug, Clone, Copy)]
+enum Path<T> {
+    /// Packed panels of both operands and the register tile ([`serial`]); outputs (or parts of
+    /// them) at most `NR` wide take the narrow path, which computes the same operations.
+    Packed,
+    /// `m ≤ MR` and `B` with contiguous rows: both operands read in place ([`skinny::short`]).
+    Short,
+    /// `n ≤ Dot::cols` and `A` with contiguous rows: sums along the rows ([`skinny::dot`]).
+    Dot(Dot<T>),
+}
+
+/// Chooses the path and between computing `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` (both free: only strides
+/// change). Depends on shapes and strides only.
 ///
-/// A side of at most `NR` with unit stride goes to the columns (the narrow path, which does not
-/// pack `A`). Otherwise prefers the orientation with less padded work at the tile edges, and a
-/// unit column stride in `C` (the kernel then writes straight into it). Depends on shapes and
-/// strides only.
-fn orient<K: Micro>(a: Mat<K::T>, b: Mat<K::T>, c: Mat<K::T>) -> Operands<K::T> {
-    // At most one panel of columns: the narrow path (A read in place, B one packed panel).
+/// A side of `C` that fits the dot kernel's columns (ten, the output layer) goes there when the
+/// matching operand has contiguous rows; one that fits in a tile's rows, to the short path when
+/// the other operand has contiguous rows. Otherwise a side of at most `NR` with unit stride goes
+/// to the columns (the narrow path, which does not pack `A`), and among the rest the orientation
+/// with less padded work at the tile edges wins, then a unit column stride in `C` (the kernel
+/// then writes straight into it).
+fn plan<K: Micro>(a: Mat<K::T>, b: Mat<K::T>, c: Mat<K::T>) -> (Path<K::T>, Operands<K::T>) {
+    let kept = (a, b, c);
+    let swapped = (b.t(), a.t(), c.t());
+    if let Some(dot) = K::DOT {
+        if c.cols <= dot.cols && a.cs == 1 {
+            return (Path::Dot(dot), kept);
+        }
+        if c.rows <= dot.cols && b.rs == 1 {
+            return (Path::Dot(dot), swapped);
+        }
+    }
+    if c.rows <= K::MR && b.cs == 1 {
+        return (Path::Short, kept);
+    }
+    if c.cols <= K::MR && a.rs == 1 {
+        return (Path::Short, swapped);
+    }
     if c.cols <= K::NR && c.cs == 1 {
-        return (a, b, c);
+        return (Path::Packed, kept);
     }
     if c.rows <= K::NR && c.rs == 1 {
-        return (b.t(), a.t(), c.t());
+        return (Path::Packed, swapped);
     }
     let cost = |m: usize, n: usize, unit: bool| {
         round_up(m, K::MR) * round_up(n, K::NR) * if unit { 10 } else { 11 }
     };
     let keep = cost(c.rows, c.cols, c.cs == 1);
     let swap = cost(c.cols, c.rows, c.rs == 1);
-    if swap < keep {
-        (b.t(), a.t(), c.t())
-    } else {
-        (a, b, c)
+    (Path::Packed, if swap < keep { swapped } else { kept })
+}
+
+/// Runs one rectangle of `C` (`m, n, k ≥ 1`) on `path`.
+///
+/// # Safety
+/// As [`gemm`], and the operands are those [`plan`] returned with `path` (or a rectangle of them).
+unsafe fn run<K: Micro>(
+    path: Path<K::T>,
+    alpha: K::T,
+    a: Mat<K::T>,
+    b: Mat<K::T>,
+    beta: K::T,
+    c: Mat<K::T>,
+) {
+    let kc_max = k_block(a.cols, K::KC);
+    // SAFETY: forwarded contract; each path's own conditions are those `plan` checked.
+    unsafe {
+        match path {
+            Path::Dot(dot) => skinny::dot::<K>(dot, alpha, a, b, beta, c),
+            Path::Short => skinny::short::<K>(alpha, a, b, beta, c, kc_max),
+            Path::Packed if c.cols <= K::NR => skinny::narrow::<K>(alpha, a, b, beta, c, kc_max),
+            Path::Packed => serial::<K>(alpha, a, b, beta, c, kc_max),
+        }
     }
 }
 
@@ -269,7 +369,7 @@ thread_local! {
 }
 
 /// Runs `f` with two 64-byte-aligned packing buffers of `len_a` and `len_b` elements.
-fn with_buffers<T: NdFloat, R>(
+pub(super) fn with_buffers<T: NdFloat, R>(
     len_a: usize,
     len_b: usize,
     f: impl FnOnce(&mut [T], &mut [T]) -> R,
@@ -434,14 +534,15 @@ const MAX_TILE: usize = 16 * 32;
 ///
 /// # Safety
 /// As [`gemm`].
-unsafe fn serial<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, c: Mat<K::T>) {
+unsafe fn serial<K: Micro>(
+    alpha: K::T,
+    a: Mat<K::T>,
+    b: Mat<K::T>,
+    beta: K::T,
+    c: Mat<K::T>,
+    kc_max: usize,
+) {
     let (m, n, k) = (c.rows, c.cols, a.cols);
-    let kc_max = k_block(k, K::KC);
-    if n <= K::NR {
-        // SAFETY: forwarded contract.
-        unsafe { narrow::<K>(alpha, a, b, beta, c, kc_max) };
-        return;
-    }
     let mc_max = K::MC.min(round_up(m, K::MR));
     let nc_max = K::NC.min(round_up(n, K::NR));
     with_buffers::<K::T, ()>(mc_max * kc_max, nc_max * kc_max, |abuf, bbuf| {
@@ -494,56 +595,6 @@ unsafe fn serial<K: Micro>(alpha: K::T, a: Mat<K::T>, b: Mat<K::T>, beta: K::T, 
     });
 }
 
-/// The narrow path (`n ≤ NR`): `B` is one packed panel per reduction block and `A` is read where
-/// it lies, since each element of `A` meets only `n` elements of `B` and packing it would cost as
-/// much as the multiply-adds. The last, partial block of rows is packed (zero-padded) instead, so
-/// the kernel never reads past `A`.
-///
-/// # Safety
-/// As [`gemm`], and `1 ≤ n ≤ NR`.
-unsafe fn narrow<K: Micro>(
-    alpha: K::T,
-    a: Mat<K::T>,
-    b: Mat<K::T>,
-    beta: K::T,
-    c: Mat<K::T>,
-    kc_max: usize,
-) {
-    let (m, n, k) = (c.rows, c.cols, a.cols);
-    let is_narrow = 2 * n <= K::NR;
-    let width = if is_narrow { K::NR / 2 } else { K::NR };
-    with_buffers::<K::T, ()>(K::MR * kc_max, K::NR * kc_max, |abuf, bbuf| {
-        for pc in (0..k).step_by(kc_max) {
-            let kc = kc_max.min(k - pc);
-            let beta_here = if pc == 0 { beta } else { one::<K::T>() };
-            // SAFETY: the block is inside `B`; `bbuf` holds `NR·kc` values.
-            unsafe { K::pack(bbuf, b.block(pc, kc, 0, n).t(), n, kc, K::NR) };
-            for i in (0..m).step_by(K::MR) {
-                let rows = K::MR.min(m - i);
-                // SAFETY: all MR rows from `i` are inside `A` when `rows == MR`; otherwise the
-                // partial block is packed into `abuf` (MR·kc values, zero-padded).
-                let (ap, rs_a, cs_a) = unsafe {
-                    if rows == K::MR {
-                        (a.at(i, pc).cast_const(), a.rs, a.cs)
-                    } else {
-                        K::pack(abuf, a.block(i, rows, pc, kc), rows, kc, K::MR);
-                        (abuf.as_ptr(), 1, K::MR as isize)
-                    }
-                };
-                let bp = bbuf.as_ptr();
-                // SAFETY: the tile is inside `C`; `A` and the panel hold `kc` steps.
-                unsafe {
-                    tile::<K>(c.block(i, rows, 0, n), width, beta_here, |ct, rs| {
-                        K::kernel_strided(
-                            is_narrow, kc, ap, rs_a, cs_a, bp, ct, rs, rows, alpha, beta_here,
-                        )
-                    });
-                }
-            }
-        }
-    });
-}
-
 /// One micro-tile of `C`, `width` columns wide at most: `run(ptr, row_stride)` writes straight
 /// into `C` when the tile is `width` wide with unit column stride, otherwise into a buffer whose
 /// rows (of stride `NR`) are copied in first (when `β ≠ 0`) and out afterwards. Same kernel, same
@@ -553,7 +604,7 @@ unsafe fn narrow<K: Micro>(
 /// `c` is a valid writable tile of at most `MR × width`, `width ≤ NR`; `run` writes at most
 /// `c.rows` rows of `width` values at the pointer it is given.
 #[inline(always)]
-unsafe fn tile<K: Micro>(
+pub(super) unsafe fn tile<K: Micro>(
     c: Mat<K::T>,
     width: usize,
     beta: K::T,

@@ -2,9 +2,12 @@
 //!
 //! Every product in the workspace goes through [`gemm`], so one module decides how it is computed:
 //!
-//! - On x86-64 with AVX-512F (checked once at run time and cached), a packed, cache-blocked GEMM
-//!   with a 12 × 32 (`f32`) or 12 × 16 (`f64`) register tile written with `std::arch`
-//!   intrinsics; with AVX2 + FMA the same driver with 6 × 16 / 6 × 8 tiles.
+//! - On x86-64 with AVX-512F and AVX-512VL (checked once at run time and cached), a packed,
+//!   cache-blocked GEMM with a 12 × 32 (`f32`) or 12 × 16 (`f64`) register tile written with
+//!   `std::arch` intrinsics; with AVX2 + FMA the same driver with 6 × 16 / 6 × 8 tiles. Products
+//!   with a short side (the output layer's ten classes and its gradients) skip the packing of the
+//!   long operand, and `f32` products with at most ten output columns sum along the vector lanes
+//!   instead of leaving six of sixteen idle (`skinny.rs`).
 //! - Elsewhere ([`Kernel::Portable`]), `ndarray`'s `general_mat_mul` (the `matrixmultiply`
 //!   crate) on fixed 64-row chunks of `C`.
 //!
@@ -16,8 +19,11 @@
 //! [`gemm_reference`] is the plain triple loop the tests compare against.
 
 mod blocked;
+mod skinny;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_dot;
 
 use std::any::TypeId;
 use std::sync::OnceLock;
@@ -34,7 +40,8 @@ use blocked::Mat;
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// Packed GEMM with AVX-512F micro-kernels (x86-64).
+    /// Packed GEMM with AVX-512F micro-kernels (x86-64; needs AVX-512F and AVX-512VL, which
+    /// every AVX-512 CPU since Skylake-X has: VL gives the kernels all 32 vector registers).
     Avx512,
     /// Packed GEMM with AVX2 + FMA micro-kernels (x86-64).
     Avx2Fma,
@@ -63,7 +70,10 @@ impl Kernel {
     pub fn is_supported(self) -> bool {
         match self {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            Kernel::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+            }
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2Fma => {
                 std::arch::is_x86_feature_detected!("avx2")

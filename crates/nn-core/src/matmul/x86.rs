@@ -70,7 +70,7 @@ macro_rules! micro_kernel {
     (
         $(#[$doc:meta])*
         $kernel:ident, $t:ty, $vec:ty, $feat:literal, lanes = $lanes:expr, mr = $mr:expr, nv = $nv:expr,
-        kc = $kc:expr, mc = $mc:expr, nc = $nc:expr,
+        kc = $kc:expr, mc = $mc:expr, nc = $nc:expr, short = [$($short:literal),*], dot = $dot:expr,
         $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $mul:ident
     ) => {
         $(#[$doc])*
@@ -119,20 +119,22 @@ macro_rules! micro_kernel {
                 store_tile!(acc, c, rs_c, rows, alpha, beta, $lanes, $load, $store, $set1, $fmadd, $mul);
             }
 
-            /// As [`Self::run`] with `NV ≤ nv` vectors of columns, reading `A` in place: row `i`,
-            /// step `k` at `a + i·rs_a + k·cs_a` (all `MR` rows must be readable). `b` is a packed
-            /// panel of row stride `NR`.
+            /// As [`Self::run`] with `R ≤ MR` rows and `NV ≤ nv` vectors of columns, reading `A` in
+            /// place (row `i`, step `k` at `a + i·rs_a + k·cs_a`; all `R` rows must be readable)
+            /// and `B` with row stride `rs_b` (a packed panel has `rs_b = NR`).
             ///
             /// # Safety
-            /// As [`Self::run`], with `A` readable at those offsets and `NV·LANES` writable columns.
+            /// As [`Self::run`], with `A` and `B` readable at those offsets, `NV·LANES` writable
+            /// columns and `rows ≤ R`.
             #[target_feature(enable = $feat)]
             #[allow(clippy::too_many_arguments)]
-            unsafe fn run_strided<const NV: usize>(
+            unsafe fn run_strided<const R: usize, const NV: usize>(
                 kc: usize,
                 a: *const $t,
                 rs_a: isize,
                 cs_a: isize,
                 b: *const $t,
+                rs_b: isize,
                 c: *mut $t,
                 rs_c: isize,
                 rows: usize,
@@ -141,10 +143,10 @@ macro_rules! micro_kernel {
             ) {
                 // SAFETY: forwarded contract (rows `0..rows` of `NV·LANES` values are inside `C`).
                 unsafe { prefetch_tile(c, rs_c, rows, NV * $lanes) };
-                let mut acc = [[$zero(); NV]; $mr];
+                let mut acc = [[$zero(); NV]; R];
                 for k in 0..kc {
-                    // SAFETY: step `k` of the packed panel and of `A` are readable.
-                    let bk = unsafe { b.add(k * $nv * $lanes) };
+                    // SAFETY: step `k` of `B` and of `A` are readable.
+                    let bk = unsafe { b.offset(k as isize * rs_b) };
                     let ak = unsafe { a.offset(k as isize * cs_a) };
                     let mut bv = [$zero(); NV];
                     for (v, slot) in bv.iter_mut().enumerate() {
@@ -168,6 +170,7 @@ macro_rules! micro_kernel {
             const KC: usize = $kc;
             const MC: usize = $mc;
             const NC: usize = $nc;
+            const DOT: Option<blocked::Dot<$t>> = $dot;
 
             unsafe fn kernel(
                 kc: usize,
@@ -198,11 +201,39 @@ macro_rules! micro_kernel {
                 beta: $t,
             ) {
                 // SAFETY: forwarded contract; the CPU was checked before this kernel was chosen.
+                let rs_b = Self::NR as isize;
                 unsafe {
                     if narrow {
-                        Self::run_strided::<1>(kc, a, rs_a, cs_a, b, c, rs_c, rows, alpha, beta)
+                        Self::run_strided::<$mr, 1>(kc, a, rs_a, cs_a, b, rs_b, c, rs_c, rows, alpha, beta)
                     } else {
-                        Self::run_strided::<$nv>(kc, a, rs_a, cs_a, b, c, rs_c, rows, alpha, beta)
+                        Self::run_strided::<$mr, $nv>(kc, a, rs_a, cs_a, b, rs_b, c, rs_c, rows, alpha, beta)
+                    }
+                }
+            }
+
+            unsafe fn kernel_short(
+                kc: usize,
+                a: *const $t,
+                rs_a: isize,
+                cs_a: isize,
+                b: *const $t,
+                rs_b: isize,
+                c: *mut $t,
+                rs_c: isize,
+                rows: usize,
+                alpha: $t,
+                beta: $t,
+            ) {
+                // SAFETY: forwarded contract (`rows ≤ MR`, so the last arm covers `rows = MR`);
+                // the CPU was checked before this kernel was chosen.
+                unsafe {
+                    match rows {
+                        $($short => Self::run_strided::<$short, $nv>(
+                            kc, a, rs_a, cs_a, b, rs_b, c, rs_c, rows, alpha, beta,
+                        ),)*
+                        _ => Self::run_strided::<$mr, $nv>(
+                            kc, a, rs_a, cs_a, b, rs_b, c, rs_c, rows, alpha, beta,
+                        ),
                     }
                 }
             }
@@ -222,24 +253,28 @@ macro_rules! micro_kernel {
 
 micro_kernel!(
     /// AVX-512F, `f32`: 12 rows × 32 columns (24 of the 32 `zmm` registers accumulate).
-    Avx512F32, f32, __m512, "avx512f", lanes = 16, mr = 12, nv = 2, kc = 384, mc = 96, nc = 4096,
+    Avx512F32, f32, __m512, "avx512f,avx512vl", lanes = 16, mr = 12, nv = 2, kc = 384, mc = 96, nc = 4096,
+    short = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], dot = Some(super::x86_dot::DOT_F32),
     _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps
 );
 
 micro_kernel!(
     /// AVX-512F, `f64`: 12 rows × 16 columns.
-    Avx512F64, f64, __m512d, "avx512f", lanes = 8, mr = 12, nv = 2, kc = 256, mc = 96, nc = 2048,
+    Avx512F64, f64, __m512d, "avx512f,avx512vl", lanes = 8, mr = 12, nv = 2, kc = 256, mc = 96, nc = 2048,
+    short = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], dot = None,
     _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd
 );
 
 micro_kernel!(
     /// AVX2 + FMA, `f32`: 6 rows × 16 columns (12 of the 16 `ymm` registers accumulate).
     Avx2F32, f32, __m256, "avx2,fma", lanes = 8, mr = 6, nv = 2, kc = 256, mc = 96, nc = 4096,
+    short = [1, 2, 3, 4, 5], dot = None,
     _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps
 );
 
 micro_kernel!(
     /// AVX2 + FMA, `f64`: 6 rows × 8 columns.
     Avx2F64, f64, __m256d, "avx2,fma", lanes = 4, mr = 6, nv = 2, kc = 256, mc = 96, nc = 2048,
+    short = [1, 2, 3, 4, 5], dot = None,
     _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd
 );
