@@ -24,6 +24,8 @@ mod skinny;
 mod x86;
 #[cfg(target_arch = "x86_64")]
 mod x86_dot;
+#[cfg(target_arch = "x86_64")]
+mod x86_pack;
 
 use std::any::TypeId;
 use std::sync::OnceLock;

@@ -70,7 +70,7 @@ macro_rules! micro_kernel {
     (
         $(#[$doc:meta])*
         $kernel:ident, $t:ty, $vec:ty, $feat:literal, lanes = $lanes:expr, mr = $mr:expr, nv = $nv:expr,
-        kc = $kc:expr, mc = $mc:expr, nc = $nc:expr, short = [$($short:literal),*], dot = $dot:expr,
+        kc = $kc:expr, mc = $mc:expr, nc = $nc:expr, short = [$($short:literal),*], dot = $dot:expr, pack = $pack:path,
         $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $mul:ident
     ) => {
         $(#[$doc])*
@@ -242,7 +242,7 @@ macro_rules! micro_kernel {
                 #[target_feature(enable = $feat)]
                 unsafe fn pack_simd(dst: &mut [$t], src: Mat<$t>, rows: usize, kc: usize, width: usize) {
                     // SAFETY: forwarded contract.
-                    unsafe { blocked::pack(dst, src, rows, kc, width) }
+                    unsafe { $pack(dst, src, rows, kc, width) }
                 }
                 // SAFETY: forwarded contract (the CPU was checked before this kernel was chosen).
                 unsafe { pack_simd(dst, src, rows, kc, width) }
@@ -255,26 +255,27 @@ micro_kernel!(
     /// AVX-512F, `f32`: 12 rows × 32 columns (24 of the 32 `zmm` registers accumulate).
     Avx512F32, f32, __m512, "avx512f,avx512vl", lanes = 16, mr = 12, nv = 2, kc = 384, mc = 96, nc = 4096,
     short = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], dot = Some(super::x86_dot::DOT_F32),
+    pack = super::x86_pack::pack_f32,
     _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps
 );
 
 micro_kernel!(
     /// AVX-512F, `f64`: 12 rows × 16 columns.
     Avx512F64, f64, __m512d, "avx512f,avx512vl", lanes = 8, mr = 12, nv = 2, kc = 256, mc = 96, nc = 2048,
-    short = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], dot = None,
+    short = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], dot = None, pack = blocked::pack,
     _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd
 );
 
 micro_kernel!(
     /// AVX2 + FMA, `f32`: 6 rows × 16 columns (12 of the 16 `ymm` registers accumulate).
     Avx2F32, f32, __m256, "avx2,fma", lanes = 8, mr = 6, nv = 2, kc = 256, mc = 96, nc = 4096,
-    short = [1, 2, 3, 4, 5], dot = None,
+    short = [1, 2, 3, 4, 5], dot = None, pack = blocked::pack,
     _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps
 );
 
 micro_kernel!(
     /// AVX2 + FMA, `f64`: 6 rows × 8 columns.
     Avx2F64, f64, __m256d, "avx2,fma", lanes = 4, mr = 6, nv = 2, kc = 256, mc = 96, nc = 2048,
-    short = [1, 2, 3, 4, 5], dot = None,
+    short = [1, 2, 3, 4, 5], dot = None, pack = blocked::pack,
     _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd
 );
