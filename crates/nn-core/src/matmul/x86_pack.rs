@@ -28,39 +28,36 @@ pub(crate) unsafe fn pack_f32(
     width: usize,
 ) {
     let full = rows / width;
-    if src.cs != 1 || src.rs == 1 || full == 0 || kc < B {
+    if src.cs != 1 || src.rs == 1 || full == 0 {
         // SAFETY: forwarded contract.
         unsafe { blocked::pack(dst, src, rows, kc, width) };
         return;
     }
-    let steps = kc / B * B;
     for (p, panel) in dst.chunks_exact_mut(width * kc).take(full).enumerate() {
         for g in (0..width).step_by(B) {
             let h = B.min(width - g);
-            let mask: __mmask16 = ((1u32 << h) - 1) as u16;
-            for kk in (0..steps).step_by(B) {
+            let lanes: __mmask16 = ((1u32 << h) - 1) as u16;
+            for kk in (0..kc).step_by(B) {
+                // The last block of steps may be partial: its loads are masked (the lanes past
+                // `kc` are not read) and only its `t < steps` columns are stored.
+                let steps = B.min(kc - kk);
+                let along: __mmask16 = ((1u32 << steps) - 1) as u16;
                 let mut block = [_mm512_setzero_ps(); B];
                 for (i, v) in block.iter_mut().take(h).enumerate() {
-                    // SAFETY: row `p·width + g + i < rows`, columns `kk..kk + 16 ≤ kc` are inside
-                    // `src` and contiguous (`cs = 1`).
-                    *v = unsafe { _mm512_loadu_ps(src.at(p * width + g + i, kk)) };
+                    // SAFETY: row `p·width + g + i < rows`, columns `kk..kk + steps ≤ kc` are
+                    // inside `src` and contiguous (`cs = 1`); masked-off lanes are not read.
+                    *v = unsafe { _mm512_maskz_loadu_ps(along, src.at(p * width + g + i, kk)) };
                 }
                 let cols = transpose(block);
-                for (t, v) in cols.iter().enumerate() {
+                for (t, v) in cols.iter().take(steps).enumerate() {
                     // SAFETY: step `kk + t < kc`, lanes `g..g + h ≤ width` of the panel.
                     unsafe {
                         _mm512_mask_storeu_ps(
                             panel.as_mut_ptr().add((kk + t) * width + g),
-                            mask,
+                            lanes,
                             *v,
                         )
                     };
-                }
-            }
-            for kk in steps..kc {
-                for i in 0..h {
-                    // SAFETY: element `(p·width + g + i, kk)` is inside `src`.
-                    panel[kk * width + g + i] = unsafe { *src.at(p * width + g + i, kk) };
                 }
             }
         }
