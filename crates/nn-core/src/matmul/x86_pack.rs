@@ -14,8 +14,9 @@ use super::blocked::{self, Mat};
 /// Steps of `k` (and rows) per transposed block.
 const B: usize = 16;
 
-/// [`blocked::pack`] for `f32` with AVX-512: row-major sources (`cs = 1`) are transposed sixteen by
-/// sixteen; everything else goes to the portable copy.
+/// [`blocked::pack`] for `f32` with AVX-512: row-major sources (`cs = 1`) in panels of 12 rows
+/// (the register tile's `MR`) or a multiple of 16 are transposed sixteen by sixteen; everything
+/// else goes to the portable copy.
 ///
 /// # Safety
 /// As [`blocked::pack`], and the CPU supports AVX-512F and AVX-512VL.
@@ -28,36 +29,22 @@ pub(crate) unsafe fn pack_f32(
     width: usize,
 ) {
     let full = rows / width;
-    if src.cs != 1 || src.rs == 1 || full == 0 {
+    if src.cs != 1 || src.rs == 1 || full == 0 || !(width == 12 || width % B == 0) {
         // SAFETY: forwarded contract.
         unsafe { blocked::pack(dst, src, rows, kc, width) };
         return;
     }
     for (p, panel) in dst.chunks_exact_mut(width * kc).take(full).enumerate() {
         for g in (0..width).step_by(B) {
-            let h = B.min(width - g);
-            let lanes: __mmask16 = ((1u32 << h) - 1) as u16;
-            for kk in (0..kc).step_by(B) {
-                // The last block of steps may be partial: its loads are masked (the lanes past
-                // `kc` are not read) and only its `t < steps` columns are stored.
-                let steps = B.min(kc - kk);
-                let along: __mmask16 = ((1u32 << steps) - 1) as u16;
-                let mut block = [_mm512_setzero_ps(); B];
-                for (i, v) in block.iter_mut().take(h).enumerate() {
-                    // SAFETY: row `p·width + g + i < rows`, columns `kk..kk + steps ≤ kc` are
-                    // inside `src` and contiguous (`cs = 1`); masked-off lanes are not read.
-                    *v = unsafe { _mm512_maskz_loadu_ps(along, src.at(p * width + g + i, kk)) };
-                }
-                let cols = transpose(block);
-                for (t, v) in cols.iter().take(steps).enumerate() {
-                    // SAFETY: step `kk + t < kc`, lanes `g..g + h ≤ width` of the panel.
-                    unsafe {
-                        _mm512_mask_storeu_ps(
-                            panel.as_mut_ptr().add((kk + t) * width + g),
-                            lanes,
-                            *v,
-                        )
-                    };
+            let out = panel[g..].as_mut_ptr();
+            // SAFETY: rows `p·width + g ..` (12 or 16 of them, inside the first `full·width`
+            // rows) of `src` hold `kc` contiguous values; the panel holds `width·kc` values.
+            unsafe {
+                let row0 = src.at(p * width + g, 0).cast_const();
+                if width == 12 {
+                    group::<12>(out, width, row0, src.rs, kc);
+                } else {
+                    group::<B>(out, width, row0, src.rs, kc);
                 }
             }
         }
@@ -77,6 +64,48 @@ pub(crate) unsafe fn pack_f32(
     }
 }
 
+/// Transposes `H ≤ 16` rows of `kc` contiguous values (row `i` at `row0 + i·rs`) into lanes
+/// `0..H` of `kc` steps at `out + step·width`, sixteen steps at a time; the last, partial block of
+/// steps is read with masked loads (the lanes past `kc` are not read) and stored step by step.
+///
+/// # Safety
+/// The rows are readable, the `kc` steps of `H` lanes writable; the CPU supports AVX-512F/VL.
+#[target_feature(enable = "avx512f,avx512vl")]
+unsafe fn group<const H: usize>(
+    out: *mut f32,
+    width: usize,
+    row0: *const f32,
+    rs: isize,
+    kc: usize,
+) {
+    let lanes: __mmask16 = ((1u32 << H) - 1) as u16;
+    let load = |kk: usize, along: __mmask16| {
+        let mut block = [_mm512_setzero_ps(); B];
+        for (i, v) in block.iter_mut().enumerate().take(H) {
+            // SAFETY: row `i < H`, the unmasked columns `kk..` are below `kc`.
+            *v = unsafe { _mm512_maskz_loadu_ps(along, row0.offset(i as isize * rs).add(kk)) };
+        }
+        transpose(block)
+    };
+    let mut kk = 0;
+    while kk + B <= kc {
+        let cols = load(kk, !0);
+        for (t, v) in cols.iter().enumerate() {
+            // SAFETY: step `kk + t < kc`.
+            unsafe { _mm512_mask_storeu_ps(out.add((kk + t) * width), lanes, *v) };
+        }
+        kk += B;
+    }
+    if kk < kc {
+        let steps = kc - kk;
+        let cols = load(kk, ((1u32 << steps) - 1) as u16);
+        for (t, v) in cols.iter().enumerate().take(steps) {
+            // SAFETY: step `kk + t < kc`.
+            unsafe { _mm512_mask_storeu_ps(out.add((kk + t) * width), lanes, *v) };
+        }
+    }
+}
+
 /// The transpose of a 16 × 16 block (row `i` in vector `i` → column `i` in vector `i`).
 #[target_feature(enable = "avx512f,avx512vl")]
 #[inline]
@@ -84,13 +113,14 @@ fn transpose(r: [__m512; B]) -> [__m512; B] {
     let zero = _mm512_setzero_ps();
     // Round 1: interleave pairs of rows (32-bit lanes).
     let mut t = [zero; B];
-    for i in (0..B).step_by(2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    for i in 0..B / 2 {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
     // Round 2: interleave pairs of pairs (64-bit lanes).
     let mut u = [zero; B];
-    for q in (0..B).step_by(4) {
+    for g in 0..B / 4 {
+        let q = 4 * g;
         let pd = |v: __m512| _mm512_castps_pd(v);
         u[q] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[q]), pd(t[q + 2])));
         u[q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[q]), pd(t[q + 2])));
@@ -99,7 +129,8 @@ fn transpose(r: [__m512; B]) -> [__m512; B] {
     }
     // Round 3: 128-bit blocks from groups of four rows, four apart.
     let mut w = [zero; B];
-    for base in [0, 8] {
+    for half in 0..2 {
+        let base = 8 * half;
         for j in 0..4 {
             w[base + j] = _mm512_shuffle_f32x4::<0x88>(u[base + j], u[base + 4 + j]);
             w[base + 4 + j] = _mm512_shuffle_f32x4::<0xDD>(u[base + j], u[base + 4 + j]);
