@@ -29,7 +29,7 @@ pub(crate) unsafe fn pack_f32(
     width: usize,
 ) {
     let full = rows / width;
-    if src.cs != 1 || src.rs == 1 || full == 0 || !(width == 12 || width % B == 0) {
+    if src.cs != 1 || src.rs == 1 || full == 0 || !(width == 12 || width.is_multiple_of(B)) {
         // SAFETY: forwarded contract.
         unsafe { blocked::pack(dst, src, rows, kc, width) };
         return;
