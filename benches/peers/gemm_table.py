@@ -1,84 +1,29 @@
 #!/usr/bin/env python3
-"""Pivots the criterion `gemm` group and the NumPy peer tables into the BENCHMARKS.md table.
+"""Builds the BENCHMARKS.md GEMM table from several runs of `cargo xtask bench --peers gemm/`.
 
-    python3 benches/peers/gemm_table.py [--cpu] TARGET_DIR [NUMPY_T1_OUTPUT [NUMPY_T2_OUTPUT]]
+    for r in 1 2 3; do
+        cargo xtask bench --peers gemm/ && cp target/bench-summary.md /tmp/gemm-$r.md
+    done
+    python3 benches/peers/gemm_table.py [--best] /tmp/gemm-*.md
 
-With `--cpu`, reads the `gemm-cputime` group (one thread, timed by thread CPU time) and NumPy's
-CPU-time column instead of the wall-clock ones.
-
-TARGET_DIR is the cargo target directory the bench ran in (it holds `criterion/gemm/...`); the
-NumPy files are saved outputs of `benches/peers/gemm.py --threads 1` and `--threads 2`. Prints
-GFLOP/s per product and thread count for ours, ndarray's `dot`, the `gemm` crate (when measured)
-and NumPy, ours as a fraction of the measured f32 FMA peak (one core per thread), and ours over
-NumPy.
+On a shared machine one run of a product can be 20 % slow, ours or the peers' (another guest takes
+the core for part of criterion's samples). Each cell here is the median over the runs given (each
+run already reports criterion's median), or with `--best` the fastest run, for ours and the peers
+alike: disturbance only ever slows a run down. Prints, per product: our GFLOP/s, NumPy's and PyTorch's at one and two threads, ours over
+NumPy, and ours as a share of the theoretical f32 peak of the cores in use (32 flops per cycle per
+core at the clock the runs measured, `gemm/clock/add_chain`). Nothing in the workspace depends on
+this script.
 """
 
-import json
-import pathlib
 import re
+import statistics
 import sys
 
-
-def criterion_rows(target, group):
-    rows = {}
-    for bench in pathlib.Path(target, "criterion", group).glob("**/new/benchmark.json"):
-        meta = json.loads(bench.read_text())
-        est = json.loads((bench.parent / "estimates.json").read_text())
-        flops = meta.get("throughput", {}).get("Elements")
-        if not flops:
-            continue
-        gflops = flops / est["median"]["point_estimate"]
-        rows[(meta["function_id"], meta["value_str"])] = gflops
-    return rows
+FLOPS_PER_CYCLE = 32  # Zen 4: two 256-bit FMA pipes x 8 lanes x 2 flops (see BENCHMARKS.md)
 
 
-def numpy_rows(path, cpu):
-    out = {}
-    for line in pathlib.Path(path).read_text().splitlines():
-        m = re.match(r"\| (\S+/t\d) \| ([\d.]+) \|(?: ([\d.]+) \|)?", line)
-        if m and (not cpu or m.group(3)):
-            out[m.group(1)] = float(m.group(3) if cpu else m.group(2))
-    return out
-
-
-def main():
-    args = sys.argv[1:]
-    cpu = "--cpu" in args
-    args = [a for a in args if a != "--cpu"]
-    rows = criterion_rows(args[0], "gemm-cputime" if cpu else "gemm")
-    numpy = {}
-    for path in args[1:]:
-        numpy.update(numpy_rows(path, cpu))
-    peak = rows.get(("peak_fma", "avx512/t1"))
-    have_crate = any(f == "gemm-crate" for f, _ in rows)
-    measured = {v for f, v in rows if f == "ours"}
-    ids = [f"{shape}/t{t}" for t in (1, 2) for shape in shapes() if f"{shape}/t{t}" in measured]
-    head = ["product/threads", "ours", "ndarray dot (t1)"] + (["gemm crate"] if have_crate else []) + [
-        "NumPy OpenBLAS", "ours / NumPy", "ours % of peak"]
-    print("| " + " | ".join(head) + " |")
-    print("|---|" + "---:|" * (len(head) - 1))
-    for v in ids:
-        threads = int(v.rsplit("/t", 1)[1])
-        ours = rows[("ours", v)]
-        nd = rows.get(("ndarray", v.rsplit("/", 1)[0] + "/t1"))
-        cells = [v, f"{ours:.1f}", f"{nd:.1f}" if nd and threads == 1 else "—"]
-        if have_crate:
-            gc = rows.get(("gemm-crate", v))
-            cells.append(f"{gc:.1f}" if gc else "—")
-        np_v = numpy.get(v)
-        cells.append(f"{np_v:.1f}" if np_v else "—")
-        cells.append(f"{ours / np_v:.2f}" if np_v else "—")
-        cells.append(f"{100 * ours / (peak * threads):.0f}%" if peak else "—")
-        print("| " + " | ".join(cells) + " |")
-    if peak:
-        print(f"\nMeasured f32 FMA peak (gemm/peak_fma/avx512/t1): {peak:.1f} GFLOP/s per core.")
-    avx2 = rows.get(("ours-avx2", "xw_1024x1024x1024/t1"))
-    if avx2:
-        print(f"Our AVX2 fallback at 1024³, one thread: {avx2:.1f} GFLOP/s.")
-
-
-def shapes():
-    """The bench's products, in its order (as in gemm.py)."""
+def bench_order():
+    """The products in the order of the criterion bench (and of `gemm.py`)."""
     out = []
     for batch in (128, 256):
         for d, h in ((784, 512), (512, 256), (256, 10)):
@@ -86,5 +31,67 @@ def shapes():
     return out + ["xw_1024x1024x1024"]
 
 
+BENCH_ORDER = bench_order()
+
+
+def gflops(cell):
+    m = re.search(r"([\d.]+) GFLOP/s", cell)
+    return float(m.group(1)) if m else None
+
+
+def parse(path):
+    """{(product, threads): (ours, numpy, torch)} and the clock in MHz of one summary file."""
+    rows, clock = {}, None
+    for line in open(path, encoding="utf-8"):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 5:
+            continue
+        if cells[0] == "gemm/clock/add_chain":
+            m = re.search(r"([\d.]+) MHz", cells[2])
+            clock = float(m.group(1)) if m else None
+        m = re.fullmatch(r"gemm/ours/(\S+)", cells[0])
+        if m:
+            rows[(m.group(1), int(cells[1]))] = tuple(gflops(c) for c in cells[2:5])
+    return rows, clock
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def best(values):
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def main(paths, pick):
+    runs = [parse(p) for p in paths]
+    clock = median([c for _, c in runs])
+    seen = list(dict.fromkeys(p for rows, _ in runs for (p, _t) in rows))
+    products = [p for p in BENCH_ORDER if p in seen] + [p for p in seen if p not in BENCH_ORDER]
+    how = "Fastest" if pick is best else "Median"
+    print(f"{how} of {len(runs)} runs; clock {clock:.0f} MHz.\n")
+    header = "| product | ours t1 | NumPy t1 | PyTorch t1 | vs NumPy | % of peak "
+    header += "| ours t2 | NumPy t2 | PyTorch t2 | vs NumPy | % of peak |"
+    print(header)
+    print("|---|" + "---:|" * 10)
+    for product in products:
+        cells = [product]
+        for threads in (1, 2):
+            per_run = [rows.get((product, threads), (None,) * 3) for rows, _ in runs]
+            ours, numpy, torch = (pick([r[i] for r in per_run]) for i in range(3))
+            fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+            ratio = f"{ours / numpy:.2f}×" if ours and numpy else "-"
+            peak = f"{100 * ours / (FLOPS_PER_CYCLE * clock * threads / 1000):.0f}%" if ours and clock else "-"
+            cells += [fmt(ours), fmt(numpy), fmt(torch), ratio, peak]
+        print("| " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
-    main()
+    args = sys.argv[1:]
+    fastest = "--best" in args
+    files = [a for a in args if a != "--best"]
+    if not files:
+        sys.exit(__doc__)
+    main(files, best if fastest else median)

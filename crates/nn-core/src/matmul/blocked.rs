@@ -116,10 +116,10 @@ pub(crate) struct Dot<T> {
     pub(crate) run: DotFn<T>,
 }
 
-/// [`Dot::run`]`(k, a, rs_a, rows, bt, ld, cols, c, rs_c, cs_c, α, β)` computes rows `0..rows`
-/// (`rows ≤ Dot::rows`) and columns `0..cols` (`cols ≤ Dot::cols`) of `C` from `k` contiguous values per
-/// row of `A` (row stride `rs_a`) and per row of the packed `Bᵀ` (row stride `ld`, zero-padded
-/// to `ld`, a multiple of [`Dot::lanes`]); `C[i, j]` is at `c + i·rs_c + j·cs_c`.
+/// [`Dot::run`]`(k, a, rs_a, rows, bt, ld, cols, c, rs_c, cs_c, α, β)` computes rows
+/// `0..rows ≤ Dot::rows` and columns `0..cols ≤ Dot::cols` of `C` from `k` contiguous values per
+/// row of `A` (row stride `rs_a`) and per row of the packed `Bᵀ` (row stride `ld`, a multiple of
+/// [`Dot::lanes`], zero past `k`); `C[i, j]` is at `c + i·rs_c + j·cs_c`.
 pub(crate) type DotFn<T> =
     unsafe fn(usize, *const T, isize, usize, *const T, usize, usize, *mut T, isize, isize, T, T);
 
@@ -261,7 +261,7 @@ enum Path<T> {
     /// Packed panels of both operands and the register tile ([`serial`]); outputs (or parts of
     /// them) at most `NR` wide take the narrow path, which computes the same operations.
     Packed,
-    /// `m ≤ MR` and `B` with contiguous rows: both operands read in place ([`skinny::short`]).
+    /// `m ≤ MR` and `B` with unit column stride: both operands read in place ([`skinny::short`]).
     Short,
     /// `n ≤ Dot::cols` and `A` with contiguous rows: sums along the rows ([`skinny::dot`]).
     Dot(Dot<T>),
