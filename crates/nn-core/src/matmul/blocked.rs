@@ -114,6 +114,9 @@ pub(crate) struct Dot<T> {
     pub(crate) cols: usize,
     /// The kernel.
     pub(crate) run: DotFn<T>,
+    /// A fast packing of `Bᵀ` (see `x86_pack::pack_bt_f32`): fills `bt` with rows of row stride
+    /// `ld`, zero-padded, and returns `true`, or returns `false` for a `B` it does not take.
+    pub(crate) pack: unsafe fn(&mut [T], usize, Mat<T>) -> bool,
 }
 
 /// [`Dot::run`]`(k, a, rs_a, rows, bt, ld, cols, c, rs_c, cs_c, α, β)` computes rows
@@ -617,18 +620,33 @@ pub(super) unsafe fn tile<K: Micro>(
     let mut buf = [zero::<K::T>(); MAX_TILE];
     let nr = K::NR;
     if beta != zero::<K::T>() {
-        for i in 0..c.rows {
-            for j in 0..c.cols {
-                // SAFETY: (i, j) is inside the tile.
-                buf[i * nr + j] = unsafe { *c.at(i, j) };
-            }
-        }
+        each_index(c, |i, j| {
+            // SAFETY: (i, j) is inside the tile.
+            buf[i * nr + j] = unsafe { *c.at(i, j) };
+        });
     }
     run(buf.as_mut_ptr(), nr as isize);
-    for i in 0..c.rows {
+    each_index(c, |i, j| {
+        // SAFETY: (i, j) is inside the tile.
+        unsafe { *c.at(i, j) = buf[i * nr + j] };
+    });
+}
+
+/// Calls `f(i, j)` for every element of `c`, walking `C`'s memory forwards: by columns when
+/// its columns are contiguous (the transposed tiles of the short path), else by rows.
+#[inline(always)]
+fn each_index<T>(c: Mat<T>, mut f: impl FnMut(usize, usize)) {
+    if c.rs.unsigned_abs() < c.cs.unsigned_abs() {
         for j in 0..c.cols {
-            // SAFETY: (i, j) is inside the tile.
-            unsafe { *c.at(i, j) = buf[i * nr + j] };
+            for i in 0..c.rows {
+                f(i, j);
+            }
+        }
+    } else {
+        for i in 0..c.rows {
+            for j in 0..c.cols {
+                f(i, j);
+            }
         }
     }
 }

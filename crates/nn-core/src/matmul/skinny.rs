@@ -122,18 +122,21 @@ pub(super) unsafe fn dot<K: Micro>(
     let (m, n, k) = (c.rows, c.cols, a.cols);
     let ld = round_up(k, dot.lanes);
     with_buffers::<K::T, ()>(0, n * ld, |_, bt| {
-        // Row by row of `B` (contiguous in the usual row-major `W`), each value to its column's
-        // row of `Bᵀ`.
-        for kk in 0..k {
-            // SAFETY: row `kk` of `B` is inside it.
-            let src = unsafe { b.at(kk, 0) };
-            for j in 0..n {
-                // SAFETY: `(kk, j)` is inside `B`.
-                bt[j * ld + kk] = unsafe { *src.offset(j as isize * b.cs) };
+        // SAFETY: `B` is valid for its shape, `bt` holds `n·ld` values, `ld` is a multiple of the
+        // kernel's lanes (16), and the kernel's CPU features were checked.
+        if !unsafe { (dot.pack)(bt, ld, b) } {
+            // Row by row of `B`, each value to its column's row of `Bᵀ`.
+            for kk in 0..k {
+                // SAFETY: row `kk` of `B` is inside it.
+                let src = unsafe { b.at(kk, 0) };
+                for j in 0..n {
+                    // SAFETY: `(kk, j)` is inside `B`.
+                    bt[j * ld + kk] = unsafe { *src.offset(j as isize * b.cs) };
+                }
             }
-        }
-        for row in bt.chunks_exact_mut(ld) {
-            row[k..].fill(zero::<K::T>());
+            for row in bt.chunks_exact_mut(ld) {
+                row[k..].fill(zero::<K::T>());
+            }
         }
         for i in (0..m).step_by(dot.rows) {
             let rows = dot.rows.min(m - i);

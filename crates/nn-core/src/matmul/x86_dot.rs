@@ -20,6 +20,7 @@ pub(crate) const DOT_F32: Dot<f32> = Dot {
     rows: 2,
     cols: COLS,
     run: dot_f32,
+    pack: super::x86_pack::pack_bt_f32,
 };
 
 /// Reduction steps per vector.

@@ -106,6 +106,37 @@ unsafe fn group<const H: usize>(
     }
 }
 
+/// `Bᵀ` for the row-by-column kernel: `bt[j·ld + k] = B[k, j]` for the `n ≤ 16` columns of `B`,
+/// and zero for `k ≤ step < ld`, sixteen steps at a time through registers. Returns `false`
+/// (having written nothing) unless `B` has unit column stride and at most sixteen columns.
+///
+/// # Safety
+/// `B` is valid for its shape; `bt` holds `n·ld` values; `ld ≥ k` is a multiple of 16; the CPU
+/// supports AVX-512F and AVX-512VL.
+#[target_feature(enable = "avx512f,avx512vl")]
+pub(crate) unsafe fn pack_bt_f32(bt: &mut [f32], ld: usize, b: Mat<f32>) -> bool {
+    let (k, n) = (b.rows, b.cols);
+    if b.cs != 1 || n > B || bt.len() < n * ld || !ld.is_multiple_of(B) {
+        return false;
+    }
+    let lanes: __mmask16 = ((1u32 << n) - 1) as u16;
+    for kk in (0..ld).step_by(B) {
+        let mut block = [_mm512_setzero_ps(); B];
+        for (t, v) in block.iter_mut().enumerate() {
+            if kk + t < k {
+                // SAFETY: row `kk + t < k` of `B` holds `n` contiguous values (the masked-off
+                // lanes are not read).
+                *v = unsafe { _mm512_maskz_loadu_ps(lanes, b.at(kk + t, 0)) };
+            }
+        }
+        for (j, v) in transpose(block).iter().enumerate().take(n) {
+            // SAFETY: `j·ld + kk + 16 ≤ n·ld ≤ bt.len()` (checked above).
+            unsafe { _mm512_storeu_ps(bt.as_mut_ptr().add(j * ld + kk), *v) };
+        }
+    }
+    true
+}
+
 /// The transpose of a 16 × 16 block (row `i` in vector `i` → column `i` in vector `i`).
 #[target_feature(enable = "avx512f,avx512vl")]
 #[inline]
