@@ -42,9 +42,9 @@ pub(crate) unsafe fn pack_f32(
             unsafe {
                 let row0 = src.at(p * width + g, 0).cast_const();
                 if width == 12 {
-                    group::<12>(out, width, row0, src.rs, kc);
+                    group::<12>(out, width, row0, src.rs, 12, kc);
                 } else {
-                    group::<B>(out, width, row0, src.rs, kc);
+                    group::<B>(out, width, row0, src.rs, B, kc);
                 }
             }
         }
@@ -64,26 +64,31 @@ pub(crate) unsafe fn pack_f32(
     }
 }
 
-/// Transposes `H ≤ 16` rows of `kc` contiguous values (row `i` at `row0 + i·rs`) into lanes
-/// `0..H` of `kc` steps at `out + step·width`, sixteen steps at a time; the last, partial block of
-/// steps is read with masked loads (the lanes past `kc` are not read) and stored step by step.
+/// Transposes `rows ≤ H ≤ 16` rows of `kc` contiguous values (row `i` at `row0 + i·rs`) into lanes
+/// `0..H` of `kc` steps at `out + step·width` (lanes `rows..H` zero), sixteen steps at a time; the
+/// last, partial block of steps is read with masked loads (the lanes past `kc` are not read) and
+/// stored step by step.
 ///
 /// # Safety
-/// The rows are readable, the `kc` steps of `H` lanes writable; the CPU supports AVX-512F/VL.
+/// The `rows` rows are readable (`row0` is not read when `rows = 0`), the `kc` steps of `H` lanes
+/// writable; the CPU supports AVX-512F/VL.
 #[target_feature(enable = "avx512f,avx512vl")]
 unsafe fn group<const H: usize>(
     out: *mut f32,
     width: usize,
     row0: *const f32,
     rs: isize,
+    rows: usize,
     kc: usize,
 ) {
     let lanes: __mmask16 = ((1u32 << H) - 1) as u16;
     let load = |kk: usize, along: __mmask16| {
         let mut block = [_mm512_setzero_ps(); B];
         for (i, v) in block.iter_mut().enumerate().take(H) {
-            // SAFETY: row `i < H`, the unmasked columns `kk..` are below `kc`.
-            *v = unsafe { _mm512_maskz_loadu_ps(along, row0.offset(i as isize * rs).add(kk)) };
+            if i < rows {
+                // SAFETY: row `i < rows`, the unmasked columns `kk..` are below `kc`.
+                *v = unsafe { _mm512_maskz_loadu_ps(along, row0.offset(i as isize * rs).add(kk)) };
+            }
         }
         transpose(block)
     };
@@ -119,19 +124,15 @@ pub(crate) unsafe fn pack_bt_f32(bt: &mut [f32], ld: usize, b: Mat<f32>) -> bool
     if b.cs != 1 || n > B || bt.len() < n * ld || !ld.is_multiple_of(B) {
         return false;
     }
-    let lanes: __mmask16 = ((1u32 << n) - 1) as u16;
     for kk in (0..ld).step_by(B) {
-        let mut block = [_mm512_setzero_ps(); B];
-        for (t, v) in block.iter_mut().enumerate() {
-            if kk + t < k {
-                // SAFETY: row `kk + t < k` of `B` holds `n` contiguous values (the masked-off
-                // lanes are not read).
-                *v = unsafe { _mm512_maskz_loadu_ps(lanes, b.at(kk + t, 0)) };
-            }
-        }
-        for (j, v) in transpose(block).iter().enumerate().take(n) {
-            // SAFETY: `j·ld + kk + 16 ≤ n·ld ≤ bt.len()` (checked above).
-            unsafe { _mm512_storeu_ps(bt.as_mut_ptr().add(j * ld + kk), *v) };
+        // Sixteen rows of `B` (its steps `kk..`, fewer or none past `k`: zero) become sixteen
+        // steps of each of the `n` rows of `Bᵀ`.
+        let rows = k.saturating_sub(kk).min(B);
+        // SAFETY: rows `kk..kk + rows` of `B` hold `n` contiguous values (`row0` is not read when
+        // `rows = 0`); `j·ld + kk + 16 ≤ n·ld ≤ bt.len()` for the `n` steps written.
+        unsafe {
+            let row0 = if rows == 0 { b.ptr } else { b.at(kk, 0) };
+            group::<B>(bt.as_mut_ptr().add(kk), ld, row0, b.rs, rows, n);
         }
     }
     true
